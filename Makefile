@@ -1,0 +1,61 @@
+# Cairn — the only commands anyone needs.
+#   make demo    install what is missing, build, back up and restore a sample Redis data dir
+#   make test    install what is missing, build, run every test
+#   make bench   compare with restic on generated Redis-like data (release build)
+#   make install install /usr/local/bin/cairn and shell completions
+#   make lint    build with layer-import checks and warnings as errors
+
+# The toolchain's swift, not OpenStack's client that may be first on PATH.
+SWIFT ?= $(shell for c in "$$(dirname "$$(readlink -f "$$(command -v swiftc 2>/dev/null)" 2>/dev/null)" 2>/dev/null)/swift" /opt/swift/usr/bin/swift /usr/share/swift/usr/bin/swift; do \
+             if [ -x "$$c" ] && "$$c" build --help >/dev/null 2>&1; then echo "$$c"; break; fi; done)
+PREFIX ?= /usr/local
+APT_PACKAGES := libzstd-dev libsqlite3-dev pkg-config redis-server redis-tools
+BENCH_PACKAGES := restic
+
+.PHONY: all deps build release test demo bench install lint clean check-swift
+
+all: build
+
+check-swift:
+	@if [ -z "$(SWIFT)" ]; then echo "error: no Swift toolchain found (install Swift 6 and put swiftc on PATH, or set SWIFT=/path/to/swift)" >&2; exit 1; fi
+
+# Installs the Debian packages that are missing (needs root, or sudo).
+deps:
+	@missing=""; for p in $(APT_PACKAGES) $(EXTRA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+	    || { echo "error: apt-get install$$missing failed" >&2; exit 1; }; \
+	fi
+
+build: deps check-swift
+	$(SWIFT) build
+
+release: deps check-swift
+	$(SWIFT) build -c release
+
+test: deps check-swift
+	$(SWIFT) build --build-tests
+	CAIRN_BINARY=$(CURDIR)/.build/debug/cairn $(SWIFT) test --skip-build
+
+demo: release
+	CAIRN_BINARY=$(CURDIR)/.build/release/cairn bash scripts/demo.sh
+
+bench: EXTRA_PACKAGES=$(BENCH_PACKAGES)
+bench: release
+	CAIRN_BINARY=$(CURDIR)/.build/release/cairn bash scripts/bench.sh $(PROFILE)
+
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 .build/release/cairn $(DESTDIR)$(PREFIX)/bin/cairn
+	install -d $(DESTDIR)/usr/share/bash-completion/completions $(DESTDIR)/usr/share/zsh/vendor-completions $(DESTDIR)/usr/share/fish/vendor_completions.d
+	.build/release/cairn --generate-completion-script bash > $(DESTDIR)/usr/share/bash-completion/completions/cairn
+	.build/release/cairn --generate-completion-script zsh > $(DESTDIR)/usr/share/zsh/vendor-completions/_cairn
+	.build/release/cairn --generate-completion-script fish > $(DESTDIR)/usr/share/fish/vendor_completions.d/cairn.fish
+
+lint: deps check-swift
+	$(SWIFT) build --explicit-target-dependency-import-check error -Xswiftc -warnings-as-errors
+
+clean:
+	rm -rf .build

@@ -1,0 +1,64 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers (arrows point down only; the compiler holds them):
+//   cairn -> CairnCLI -> CairnEngine -> CairnRedis, CairnPolicy, CairnRepository
+//   CairnRepository -> CairnCatalog, CairnBackends, CairnCodec -> CairnCore
+let package = Package(
+    name: "cairn",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "cairn", targets: ["cairn"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "CairnCore"),
+        .target(name: "CairnCodec", dependencies: [
+            "CairnCore", "CZstd",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),
+        ]),
+        .target(name: "CairnBackends", dependencies: ["CairnCore"]),
+        .target(name: "CairnCatalog", dependencies: ["CairnCore", "CSQLite"]),
+        .target(name: "CairnRepository", dependencies: [
+            "CairnCore", "CairnCodec", "CairnBackends", "CairnCatalog",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "CairnRedis", dependencies: [
+            "CairnCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "CairnPolicy", dependencies: ["CairnCore"]),
+        .target(name: "CairnEngine", dependencies: [
+            "CairnCore", "CairnCodec", "CairnRepository", "CairnRedis", "CairnPolicy",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "CairnCLI", dependencies: [
+            "CairnCore", "CairnEngine", "CairnRepository", "CairnRedis", "CairnPolicy",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "cairn", dependencies: ["CairnCLI"]),
+
+        .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"]),
+        .testTarget(name: "CairnCodecTests", dependencies: ["CairnCodec"]),
+        .testTarget(name: "CairnCatalogTests", dependencies: ["CairnCatalog"]),
+        .testTarget(name: "CairnBackendsTests", dependencies: ["CairnBackends"]),
+        .testTarget(name: "CairnRepositoryTests", dependencies: ["CairnRepository", "CairnCodec", "CairnBackends"]),
+        .testTarget(name: "CairnRedisTests", dependencies: ["CairnRedis"],
+                    resources: [.copy("Data")]),
+        .testTarget(name: "CairnPolicyTests", dependencies: ["CairnPolicy"],
+                    resources: [.copy("Golden")]),
+        .testTarget(name: "CairnEngineTests", dependencies: ["CairnEngine", "CairnRepository", "CairnBackends"]),
+        .testTarget(name: "CairnCLITests", dependencies: ["CairnCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,57 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Thin, errno-checked wrappers over the POSIX calls the local store needs.
+enum FileIO {
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        var done = 0
+        while done < bytes.count {
+            let written = write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw StoreError.fromErrno(errno, "write", path: path)
+            }
+            done += written
+        }
+    }
+
+    static func readExactly(_ fd: Int32, count: Int, offset: Int64, path: String) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        var done = 0
+        try out.withUnsafeMutableBytes { buffer in
+            while done < count {
+                let got = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    throw StoreError.fromErrno(errno, "read", path: path)
+                }
+                if got == 0 {
+                    throw StoreError(.integrity, "\(path) is shorter than expected (wanted \(count) bytes at offset \(offset))")
+                }
+                done += got
+            }
+        }
+        return out
+    }
+
+    static func fsyncDirectory(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw StoreError.fromErrno(errno, "open directory", path: path) }
+        defer { close(fd) }
+        if fsync(fd) != 0 && errno != EINVAL { throw StoreError.fromErrno(errno, "fsync", path: path) }
+    }
+
+    /// mkdir -p with the given mode; existing directories are fine.
+    static func makeDirectories(_ path: String, mode: mode_t) throws {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, mode) != 0 && errno != EEXIST {
+                throw StoreError.fromErrno(errno, "mkdir", path: current)
+            }
+        }
+    }
+}

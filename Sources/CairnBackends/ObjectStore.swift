@@ -1,0 +1,68 @@
+/// The kinds of object a repository holds, each in its own folder (`data/` is fanned out by the
+/// first two hex digits of the name).
+public enum ObjectKind: String, Sendable, CaseIterable {
+    case config, keys, data, index, snapshots, locks
+}
+
+/// The name of one stored object.
+public struct ObjectKey: Hashable, Sendable, CustomStringConvertible {
+    public var kind: ObjectKind
+    public var name: String
+
+    public init(_ kind: ObjectKind, _ name: String) {
+        self.kind = kind
+        self.name = name
+    }
+
+    public static let config = ObjectKey(.config, "config")
+
+    /// The object's path relative to the repository root: `config`, `keys/N`, `data/ab/abcd…`.
+    public var path: String {
+        switch kind {
+        case .config: return "config"
+        case .data: return "data/\(name.prefix(2))/\(name)"
+        default: return "\(kind.rawValue)/\(name)"
+        }
+    }
+
+    public var description: String { path }
+}
+
+/// Size of a stored object.
+public struct ObjectInfo: Sendable, Equatable {
+    public var key: ObjectKey
+    public var size: Int64
+    public init(key: ObjectKey, size: Int64) { self.key = key; self.size = size }
+}
+
+/// Where a repository keeps its objects: a local directory, an OpenStack Swift container, an S3 bucket.
+///
+/// Implementers guarantee:
+/// - `put` is atomic: readers see all of an object or none of it, also across a crash; when it
+///   returns, the object is durable.
+/// - Read-after-write: a `get`, `stat` or `list` after a successful `put` sees the object.
+/// - Retrying a `put` of the same key and bytes is harmless (idempotent).
+/// - `delete` of a missing object succeeds.
+/// Calls may block; they may be made from several threads at once.
+public protocol ObjectStore: Sendable {
+    /// A human-readable location, for messages (`/srv/backups/redis`, `swift://backups/redis`).
+    var location: String { get }
+    /// Stores `bytes` under `key` atomically.
+    func put(_ key: ObjectKey, bytes: [UInt8]) throws
+    /// Stores the contents of the local file at `path` under `key` atomically. The file is the
+    /// caller's; the store may move it (a local store renames it into place) or leave it.
+    func put(_ key: ObjectKey, contentsOf path: String) throws
+    /// The whole object; throws a `StoreError` with category `.inputNotFound` when it is missing.
+    func get(_ key: ObjectKey) throws -> [UInt8]
+    /// `length` bytes from `offset`; throws when the object is shorter.
+    func get(_ key: ObjectKey, offset: Int64, length: Int) throws -> [UInt8]
+    /// The object's size, or nil when it does not exist.
+    func stat(_ key: ObjectKey) throws -> ObjectInfo?
+    /// Every object of a kind, in no particular order.
+    func list(_ kind: ObjectKind) throws -> [ObjectInfo]
+    /// Removes the object; succeeds when it does not exist.
+    func delete(_ key: ObjectKey) throws
+    /// A local directory where the caller may write files to hand to `put(_:contentsOf:)`; on a local
+    /// store it is inside the repository, so the hand-off is a rename.
+    var spoolDirectory: String { get }
+}

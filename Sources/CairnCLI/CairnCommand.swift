@@ -1,0 +1,68 @@
+import ArgumentParser
+import CairnCodec
+import CairnCore
+import CairnEngine
+import Foundation
+
+/// The root command: `cairn SUBCOMMAND`.
+public struct CairnCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "cairn",
+        abstract: "Incremental, deduplicating, encrypted backups of Redis data directories.",
+        discussion: """
+        Cairn stores a Redis data directory (dump.rdb, AOF files, Redis 7's appendonlydir/) in a repository of \
+        content-addressed, deduplicated, zstd-compressed, encrypted chunks, and restores any snapshot.
+
+        QUICK START:
+          export CAIRN_REPOSITORY=/srv/backups/redis CAIRN_PASSWORD_FILE=/root/.cairn-password
+          cairn init
+          cairn backup /var/lib/redis
+          cairn snapshots
+          cairn restore latest --target /tmp/restore
+
+        ENVIRONMENT:
+          CAIRN_REPOSITORY          repository location (instead of --repo)
+          CAIRN_PASSWORD            the password (visible to other users via /proc; prefer the next two)
+          CAIRN_PASSWORD_FILE       file whose first line is the password
+          CAIRN_PASSWORD_COMMAND    command that prints the password
+          CAIRN_NEW_PASSWORD_FILE   new password for `key add` / `key passwd` without a terminal
+          CAIRN_CACHE_DIR           where catalogs are cached
+
+        \(ExitCodes.helpText)
+        """,
+        version: CairnVersion.string,
+        subcommands: [
+            InitCommand.self, BackupCommand.self, SnapshotsCommand.self, RestoreCommand.self, LsCommand.self,
+            DiffCommand.self, StatsCommand.self, CheckCommand.self, RepairCommand.self, KeyCommand.self,
+        ]
+    )
+
+    public init() {}
+
+    /// Parses the command line, runs the command, and exits with the documented code.
+    public static func runMain() -> Never {
+        MemoryTuning.keepLargeAllocations()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+            Foundation.exit(0)
+        } catch let failure as CairnFailure {
+            Console.error("cairn: error: \(failure)")
+            Foundation.exit(ExitCodes.code(for: failure.category))
+        } catch let exit as ExitCode {
+            Foundation.exit(exit.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code.rawValue == 0 || code.rawValue == ExitCode.validationFailure.rawValue || isHelpLike(error) {
+                CairnCommand.exit(withError: error)
+            }
+            Console.error("cairn: error: \(error)")
+            Foundation.exit(1)
+        }
+    }
+
+    private static func isHelpLike(_ error: Error) -> Bool {
+        let text = String(describing: type(of: error))
+        return text.contains("CommandError") || text.contains("ValidationError") || text.contains("CleanExit")
+    }
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import CairnEngine
+import CairnRepository
+
+struct RepairCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "repair",
+        abstract: "Repair repository metadata.",
+        subcommands: [RepairIndexCommand.self])
+}
+
+struct RepairIndexCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "index",
+        abstract: "Rebuild the SQLite catalog from the repository's objects.",
+        discussion: """
+        The catalog is a cache: this empties it and reloads every index/ and snapshots/ object. Packs that \
+        no index names (an interrupted backup, a damaged index) are read and described by a new index.
+
+        EXAMPLES:
+          cairn repair index --repo /srv/backups/redis
+        """)
+
+    @OptionGroup var options: RepositoryOptions
+
+    func run() throws {
+        let repository = try options.open()
+        let report = try repository.rebuildCatalog()
+        if !options.quiet {
+            Console.out("loaded \(report.indexes) index object(s) and \(report.snapshots) snapshot(s); "
+                        + "indexed \(report.packsReindexed.count) pack(s) that no index named")
+            for pack in report.damagedPacks { Console.out("damaged pack (not indexed): \(pack)") }
+            for index in report.damagedIndexes { Console.out("damaged index (skipped): \(index)") }
+        }
+    }
+}

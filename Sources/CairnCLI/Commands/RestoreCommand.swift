@@ -1,0 +1,79 @@
+import ArgumentParser
+import CairnCore
+import CairnEngine
+import CairnRepository
+import Foundation
+
+struct RestoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Restore a snapshot into a directory.",
+        discussion: """
+        Files are written under temporary names and renamed into place; numeric owners (as root), modes, \
+        mtimes, symlinks and hard links are restored, and every chunk is verified as it is read. Existing \
+        files are never overwritten without --force, and with it each is moved aside as NAME.old.
+
+        For a live Redis server use `cairn redis-restore`, which also stops and restarts the server.
+
+        EXAMPLES:
+          cairn restore latest --target /tmp/restore
+          cairn restore 3f2a9c1e --target /var/lib/redis --force
+          cairn restore latest --target /tmp/r --include 'appendonlydir/*'
+        """)
+
+    @OptionGroup var options: RepositoryOptions
+
+    @Argument(help: "Snapshot id (or a prefix of it) or `latest`.")
+    var snapshot: String
+
+    @Option(help: "Directory to restore into (created when missing).")
+    var target: String
+
+    @Option(name: .customLong("include"), help: "Restore only paths matching this glob (repeatable).")
+    var includes: [String] = []
+
+    @Flag(help: "Restore over existing files, moving each aside as NAME.old.")
+    var force = false
+
+    @Flag(help: "Do not restore owners (and do not warn when not root).")
+    var noOwner = false
+
+    @Flag(help: "Print a JSON summary.")
+    var json = false
+
+    func run() throws {
+        let repository = try options.open()
+        let chosen = try SnapshotQueries.resolve(snapshot, in: repository)
+        var request = RestoreRequest(target: target)
+        request.includes = includes
+        request.force = force
+        request.restoreOwnership = !noOwner
+        let progress = Progress()
+        let renderer = ProgressRenderer(progress, verb: "restore", enabled: !options.quiet && !json)
+        let started = Date()
+        let result: RestoreResult
+        do {
+            result = try RestoreJob(repository: repository, snapshot: chosen, request: request, progress: progress, logger: options.logger).run()
+            renderer.stop()
+        } catch {
+            renderer.stop()
+            throw error
+        }
+        let seconds = Date().timeIntervalSince(started)
+        for warning in result.warnings where !noOwner { Console.error("cairn: warning: \(warning)") }
+        for moved in result.movedAside where !options.quiet && !json { Console.error("moved aside: \(moved)") }
+        if json {
+            Console.json(["snapshot_id": chosen.id.hex, "target": target, "files": result.files, "directories": result.directories,
+                          "links": result.links, "bytes": result.bytes, "moved_aside": result.movedAside,
+                          "failures": result.failures, "duration_s": seconds] as [String: Any])
+        } else if !options.quiet {
+            Console.out("restored snapshot \(chosen.id.short) to \(target): \(result.files) files, \(result.directories) directories, "
+                        + "\(Rendering.size(result.bytes)) in \(String(format: "%.2f", seconds))s")
+        }
+        if !result.failures.isEmpty {
+            for failure in result.failures { Console.error("cairn: failed: \(failure)") }
+            throw CLIError(.integrity, "\(result.failures.count) file(s) could not be restored because their data is damaged",
+                           hint: "run `cairn check --read-data` to see the damage; other files were restored")
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import CairnCore
+import CairnEngine
+import CairnRepository
+
+struct SnapshotsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snapshots",
+        abstract: "List snapshots, oldest first.",
+        discussion: """
+        EXAMPLES:
+          cairn snapshots --repo /srv/backups/redis
+          cairn snapshots --json | jq -r '.[-1].id'
+        """)
+
+    @OptionGroup var options: RepositoryOptions
+
+    @Flag(help: "Print a JSON array.")
+    var json = false
+
+    func run() throws {
+        let repository = try options.open()
+        let snapshots = try repository.snapshots()
+        if json {
+            Console.json(snapshots.map(Rendering.snapshotJSON))
+            return
+        }
+        Console.table(["ID", "Time", "Host", "Tags", "Files", "Size", "Added", "Paths"], snapshots.map { snapshot in
+            let document = snapshot.document
+            return [snapshot.id.short, Rendering.localTime(document.time), document.hostname, document.tags.joined(separator: ","),
+                    String(document.summary.files), Rendering.size(document.summary.bytes),
+                    Rendering.size(document.summary.addedBytes), document.paths.joined(separator: " ")]
+        })
+        if !options.quiet { Console.out("\(snapshots.count) snapshot(s)") }
+    }
+}

@@ -1,0 +1,29 @@
+import CairnCore
+
+/// The process exit codes: one table, printed by `cairn --help`. Codes are never reused or renumbered.
+public enum ExitCodes {
+    public static let table: [(code: Int32, category: FailureCategory?, meaning: String)] = [
+        (0, nil, "success"),
+        (1, .failure, "failure (I/O error, unexpected condition)"),
+        (3, .partial, "snapshot written, but some files could not be read"),
+        (4, .inputNotFound, "a path to back up does not exist or cannot be read"),
+        (5, .targetConflict, "restore target is a file, or files exist there (use --force)"),
+        (6, .noSpace, "no space left on a device"),
+        (10, .repositoryNotFound, "repository does not exist or is not a Cairn repository"),
+        (11, .locked, "repository is locked by another process"),
+        (12, .wrongPassword, "wrong password"),
+        (13, .integrity, "data failed verification (check found damage, restore hit a damaged chunk)"),
+        (14, .redis, "Redis refused, failed or could not be reached"),
+        (15, .noMatch, "no snapshot or key matched the selection"),
+        (64, .usage, "usage error (bad arguments)"),
+    ]
+
+    public static func code(for category: FailureCategory) -> Int32 {
+        table.first { $0.category == category }?.code ?? 1
+    }
+
+    static var helpText: String {
+        "EXIT CODES:\n" + table.map { "  \(String($0.code).padding(toLength: 4, withPad: " ", startingAt: 0)) \($0.meaning)" }
+            .joined(separator: "\n")
+    }
+}

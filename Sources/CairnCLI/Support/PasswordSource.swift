@@ -1,0 +1,88 @@
+import Foundation
+import Glibc
+
+/// Finds the repository password: CAIRN_PASSWORD, CAIRN_PASSWORD_FILE, CAIRN_PASSWORD_COMMAND,
+/// or a prompt without echo when standard input is a terminal.
+enum PasswordSource {
+    static func read(prompt: String = "repository password: ") throws -> String {
+        if let value = Environment.value("CAIRN_PASSWORD") { return value }
+        if let file = Environment.value("CAIRN_PASSWORD_FILE") {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw CLIError(.usage, "CAIRN_PASSWORD_FILE names \(file), which cannot be read")
+            }
+            return firstLine(text)
+        }
+        if let command = Environment.value("CAIRN_PASSWORD_COMMAND") {
+            return try run(command)
+        }
+        guard isatty(0) == 1 else {
+            throw CLIError(.usage, "no password given and no terminal to ask on",
+                           hint: "set CAIRN_PASSWORD_FILE (a root-only file) or CAIRN_PASSWORD_COMMAND for cron")
+        }
+        return try ask(prompt)
+    }
+
+    /// For `init` and `key add`: asks twice on a terminal; otherwise takes the same sources as `read`.
+    static func readNew(prompt: String = "new password: ") throws -> String {
+        if isatty(0) != 1 || Environment.value("CAIRN_PASSWORD") != nil || Environment.value("CAIRN_PASSWORD_FILE") != nil
+            || Environment.value("CAIRN_PASSWORD_COMMAND") != nil {
+            return try read()
+        }
+        let first = try ask(prompt)
+        let second = try ask("again: ")
+        guard first == second else { throw CLIError(.usage, "the passwords differ") }
+        return first
+    }
+
+    /// A new password from CAIRN_NEW_PASSWORD(_FILE), or a prompt (for `key add` and `key passwd`).
+    static func readAdditional() throws -> String {
+        if let value = Environment.value("CAIRN_NEW_PASSWORD") { return value }
+        if let file = Environment.value("CAIRN_NEW_PASSWORD_FILE") {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw CLIError(.usage, "CAIRN_NEW_PASSWORD_FILE names \(file), which cannot be read")
+            }
+            return firstLine(text)
+        }
+        guard isatty(0) == 1 else {
+            throw CLIError(.usage, "no new password given", hint: "set CAIRN_NEW_PASSWORD_FILE, or run on a terminal")
+        }
+        let first = try ask("new password: ")
+        let second = try ask("again: ")
+        guard first == second else { throw CLIError(.usage, "the passwords differ") }
+        return first
+    }
+
+    private static func firstLine(_ text: String) -> String {
+        String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
+    }
+
+    private static func run(_ command: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw CLIError(.usage, "CAIRN_PASSWORD_COMMAND exited with status \(process.terminationStatus)")
+        }
+        return firstLine(String(decoding: data, as: UTF8.self))
+    }
+
+    private static func ask(_ prompt: String) throws -> String {
+        FileHandle.standardError.write(Data(prompt.utf8))
+        var saved = termios()
+        tcgetattr(0, &saved)
+        var quiet = saved
+        quiet.c_lflag &= ~tcflag_t(ECHO)
+        tcsetattr(0, TCSAFLUSH, &quiet)
+        defer {
+            tcsetattr(0, TCSAFLUSH, &saved)
+            FileHandle.standardError.write(Data("\n".utf8))
+        }
+        guard let line = readLine(strippingNewline: true) else { throw CLIError(.usage, "no password entered") }
+        return line
+    }
+}

@@ -1,0 +1,67 @@
+/// A 32-byte digest: the name of a chunk, a pack, an index, a snapshot or a key.
+///
+/// Stored as four big-endian words so that it hashes and compares cheaply; millions of these
+/// live in sets and SQLite rows during one backup.
+public struct Hash256: Hashable, Comparable, Sendable {
+    public let w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64
+
+    public init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) {
+        self.w0 = w0; self.w1 = w1; self.w2 = w2; self.w3 = w3
+    }
+
+    /// Reads 32 bytes; precondition: `bytes.count == 32`.
+    public init(bytes: UnsafeRawBufferPointer) {
+        precondition(bytes.count == 32, "Hash256 needs 32 bytes, got \(bytes.count)")
+        func word(_ at: Int) -> UInt64 {
+            var value: UInt64 = 0
+            for index in at..<(at + 8) { value = value << 8 | UInt64(bytes[index]) }
+            return value
+        }
+        self.init(w0: word(0), w1: word(8), w2: word(16), w3: word(24))
+    }
+
+    public init<C: Collection<UInt8>>(_ bytes: C) {
+        let array = Array(bytes)
+        self = array.withUnsafeBytes { Hash256(bytes: $0) }
+    }
+
+    public static let zero = Hash256(w0: 0, w1: 0, w2: 0, w3: 0)
+
+    public var bytes: [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        write(to: &out, at: 0)
+        return out
+    }
+
+    /// Writes the 32 bytes at `offset` of `buffer` (which must have room).
+    public func write(to buffer: inout [UInt8], at offset: Int) {
+        for (wordIndex, word) in [w0, w1, w2, w3].enumerated() {
+            for byteIndex in 0..<8 {
+                buffer[offset + wordIndex * 8 + byteIndex] = UInt8(truncatingIfNeeded: word >> (56 - 8 * UInt64(byteIndex)))
+            }
+        }
+    }
+
+    public func append(to buffer: inout [UInt8]) {
+        for word in [w0, w1, w2, w3] {
+            for byteIndex in 0..<8 {
+                buffer.append(UInt8(truncatingIfNeeded: word >> (56 - 8 * UInt64(byteIndex))))
+            }
+        }
+    }
+
+    public var hex: String { Hex.encode(bytes) }
+
+    public init?(hex: String) {
+        guard hex.utf8.count == 64, let bytes = Hex.decode(hex) else { return nil }
+        self.init(bytes)
+    }
+
+    public static func < (lhs: Hash256, rhs: Hash256) -> Bool {
+        (lhs.w0, lhs.w1, lhs.w2, lhs.w3) < (rhs.w0, rhs.w1, rhs.w2, rhs.w3)
+    }
+}
+
+extension Hash256: CustomStringConvertible {
+    public var description: String { hex }
+}

@@ -1,0 +1,212 @@
+import CairnCodec
+import CairnCore
+import CairnRepository
+import Foundation
+import Glibc
+import Logging
+
+/// What to back up and how.
+public struct BackupRequest: Sendable {
+    /// Paths as given; made absolute against `workingDirectory`.
+    public var paths: [String]
+    public var tags: [String] = []
+    /// Recorded snapshot time (defaults to the clock's now).
+    public var time: Date?
+    /// Read every file even when its metadata says it is unchanged.
+    public var forceReread = false
+    public var identity: Identity
+    public var workingDirectory: String
+    public var workers = ProcessInfo.processInfo.activeProcessorCount
+    public var faults: FaultInjector = .none
+    /// Facts about a Redis capture, stored with the snapshot.
+    public var redis: [String: String]?
+    /// Paths recorded in the snapshot instead of `paths` (a Redis capture backs up a staging folder
+    /// but records the server's data directory).
+    public var recordedPaths: [String]?
+
+    public init(paths: [String], identity: Identity, workingDirectory: String) {
+        self.paths = paths
+        self.identity = identity
+        self.workingDirectory = workingDirectory
+    }
+}
+
+/// The outcome of a backup: the snapshot and what it cost.
+public struct BackupResult: Sendable {
+    public var snapshot: SnapshotID
+    public var summary: BackupSummary
+    /// Files that could not be read; the snapshot exists but lacks them.
+    public var warnings: [String]
+    public var parent: SnapshotID?
+}
+
+/// `cairn backup PATH…`: walks the paths, stores new chunks and a tree, commits a snapshot.
+public struct BackupJob {
+    let repository: Repository
+    let request: BackupRequest
+    let progress: Progress
+    let logger: Logger
+    let clock: any WallClock
+
+    public init(repository: Repository, request: BackupRequest, progress: Progress = Progress(),
+                clock: any WallClock = SystemClock(), logger: Logger) {
+        self.repository = repository
+        self.request = request
+        self.progress = progress
+        self.clock = clock
+        self.logger = logger
+    }
+
+    public func run() throws -> BackupResult {
+        let started = clock.now()
+        let roots = try resolveRoots()
+        let recorded = request.recordedPaths ?? roots.map(\.source.string)
+        let parent = try findParent(paths: recorded)
+        var warnings: [String] = []
+        let walker = FileWalker { path, message in
+            warnings.append("\(path.string): \(message)")
+        }
+        try countTotals(roots, walker: walker)
+
+        let blobs = BlobWriter(repository: repository, workers: request.workers, faults: request.faults)
+        let tree = TreeWriter(blobs: blobs, chunker: repository.treeChunker,
+                              maximumChunkSize: repository.config.treeChunker.maximumSize)
+        var previous = try parent.map { try PreviousTree(repository: repository, snapshot: $0.document) }
+        var summary = BackupSummary()
+        var hardLinks: [HardLinkKey: [UInt8]] = [:]
+        let reader = FileChunkReader(repository: repository, blobs: blobs, progress: progress, faults: request.faults)
+        do {
+            try walker.walk(roots) { entry in
+                var node = TreeNode(entry)
+                switch entry.info.st_mode & S_IFMT {
+                case S_IFDIR:
+                    summary.directories += 1
+                    try tree.append(node)
+                case S_IFLNK:
+                    node.kind = .symlink
+                    node.linkTarget = readLink(entry.source)
+                    summary.links += 1
+                    try tree.append(node)
+                case S_IFREG:
+                    let key = HardLinkKey(device: UInt64(entry.info.st_dev), inode: UInt64(entry.info.st_ino))
+                    if entry.info.st_nlink > 1 {
+                        if let first = hardLinks[key] {
+                            node.kind = .hardlink
+                            node.linkTarget = first
+                            summary.links += 1
+                            try tree.append(node)
+                            return
+                        }
+                        hardLinks[key] = entry.path
+                    }
+                    summary.files += 1
+                    if !request.forceReread, let old = try previous?.find(entry.path), node.looksUnchanged(comparedTo: old) {
+                        try tree.append(node)
+                        try previous!.copyChunks(into: tree)
+                        summary.bytes += node.size
+                        progress.addBytes(node.size)
+                    } else {
+                        do {
+                            let read = try reader.read(entry.source, into: tree, node: node)
+                            summary.bytes += read
+                            summary.bytesRead += read
+                        } catch let error as FileReadError {
+                            warnings.append("\(entry.source.string): \(error.message)")
+                            summary.files -= 1
+                        }
+                    }
+                    progress.finishFile(entry.source.string)
+                default:
+                    warnings.append("\(entry.source.string): skipped (not a file, directory or symlink)")
+                }
+            }
+            let treeIDs = try tree.finish()
+            try blobs.flush()
+            summary.chunks = blobs.statistics.chunks
+            summary.newChunks = blobs.statistics.newChunks
+            summary.addedBytes = blobs.statistics.addedBytes
+            summary.addedStoredBytes = blobs.statistics.addedStoredBytes
+            summary.durationSeconds = clock.now().timeIntervalSince(started)
+            let document = SnapshotDocument(
+                time: request.time ?? started, hostname: request.identity.hostname, username: request.identity.username,
+                tags: request.tags, paths: recorded, tree: treeIDs.map(\.hex), parent: parent?.id.hex,
+                summary: summary, program: CairnVersion.string, redis: request.redis)
+            let faults = request.faults
+            let id = try repository.commitSnapshot(document) { faults.reach(.beforeCatalogCommit) }
+            return BackupResult(snapshot: id, summary: summary, warnings: warnings, parent: parent?.id)
+        } catch {
+            blobs.abandon()
+            throw error
+        }
+    }
+
+    private func resolveRoots() throws -> [FileWalker.Root] {
+        guard !request.paths.isEmpty else {
+            throw EngineError(.usage, "nothing to back up", hint: "name one or more paths, e.g. `cairn backup /var/lib/redis`")
+        }
+        var roots: [FileWalker.Root] = []
+        for path in request.paths {
+            let absolute = path.hasPrefix("/") ? path : request.workingDirectory + "/" + path
+            let normalized = SystemPath(URL(fileURLWithPath: absolute).standardizedFileURL.path)
+            guard let info = normalized.lstat() else {
+                throw EngineError(.inputNotFound, "\(path) cannot be backed up: \(errnoMessage(errno))",
+                                  hint: "check the path; nothing was written")
+            }
+            let single = request.paths.count == 1 && info.isDirectory
+            roots.append(FileWalker.Root(source: normalized, name: single ? [] : normalized.lastComponent))
+        }
+        let names = roots.map(\.name)
+        if Set(names).count != names.count {
+            throw EngineError(.usage, "two paths have the same last component; a snapshot names its top-level entries by it",
+                              hint: "back them up in separate snapshots")
+        }
+        return roots
+    }
+
+    /// The newest snapshot of the same host and paths, whose unchanged files need not be read.
+    private func findParent(paths: [String]) throws -> Snapshot? {
+        guard !request.forceReread else { return nil }
+        return try repository.snapshots().last {
+            $0.document.hostname == request.identity.hostname && $0.document.paths.sorted() == paths.sorted()
+        }
+    }
+
+    private func countTotals(_ roots: [FileWalker.Root], walker: FileWalker) throws {
+        var files = 0
+        var bytes: Int64 = 0
+        let quiet = FileWalker { _, _ in }
+        try quiet.walk(roots) { entry in
+            if entry.info.isRegularFile {
+                files += 1
+                bytes += Int64(entry.info.st_size)
+            }
+        }
+        progress.setTotals(files: files, bytes: bytes)
+    }
+
+    private func readLink(_ path: SystemPath) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = path.withCString { source in
+            buffer.withUnsafeMutableBufferPointer { readlink(source, UnsafeMutableRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), $0.count) }
+        }
+        return count > 0 ? Array(buffer[0..<count]) : []
+    }
+}
+
+struct HardLinkKey: Hashable {
+    var device: UInt64
+    var inode: UInt64
+}
+
+extension TreeNode {
+    /// A node carrying the metadata of a walk entry (kind set to file or directory; callers adjust).
+    init(_ entry: WalkEntry) {
+        let info = entry.info
+        self.init(kind: info.isDirectory ? .directory : .file, path: entry.path,
+                  mode: UInt32(info.st_mode & 0o7777), uid: info.st_uid, gid: info.st_gid,
+                  size: info.isRegularFile ? Int64(info.st_size) : 0,
+                  modificationSeconds: Int64(info.st_mtim.tv_sec), modificationNanoseconds: Int32(info.st_mtim.tv_nsec),
+                  changeSeconds: Int64(info.st_ctim.tv_sec), changeNanoseconds: Int32(info.st_ctim.tv_nsec),
+                  inode: UInt64(info.st_ino), device: UInt64(info.st_dev))
+    }
+}

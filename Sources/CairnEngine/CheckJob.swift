@@ -1,0 +1,152 @@
+import CairnBackends
+import CairnCatalog
+import CairnCodec
+import CairnCore
+import CairnRepository
+import Logging
+
+/// What `cairn check` found.
+public struct CheckReport: Sendable {
+    public var snapshotsChecked = 0
+    public var packsChecked = 0
+    public var blobsChecked = 0
+    public var bytesRead: Int64 = 0
+    /// Problems that make data unrestorable or the repository inconsistent.
+    public var errors: [String] = []
+    /// Things worth knowing that lose nothing (unreferenced packs).
+    public var notes: [String] = []
+    /// Damaged packs with the snapshots and files that use them.
+    public var damage: [PackDamage] = []
+
+    public var isClean: Bool { errors.isEmpty }
+}
+
+public struct PackDamage: Sendable {
+    public var pack: PackID
+    public var reason: String
+    /// "snapshot-short-id: path" for every file that needs a damaged chunk of this pack.
+    public var affected: [String] = []
+}
+
+/// `cairn check [--read-data]`: every snapshot's tree and chunks are indexed, every indexed pack
+/// exists with its size; with `readData`, every pack is read and every blob authenticated,
+/// decompressed and matched to its id, and damage is traced to snapshots and files.
+public struct CheckJob {
+    let repository: Repository
+    let readData: Bool
+    let logger: Logger
+
+    public init(repository: Repository, readData: Bool, logger: Logger) {
+        self.repository = repository
+        self.readData = readData
+        self.logger = logger
+    }
+
+    public func run() throws -> CheckReport {
+        var report = CheckReport()
+        var damagedChunks: [ChunkID: PackID] = [:]
+        var damage: [PackID: PackDamage] = [:]
+        let stored = Dictionary(try repository.store.list(.data).compactMap { info in
+            PackID(hex: info.key.name).map { ($0, info.size) }
+        }, uniquingKeysWith: { first, _ in first })
+        let indexed = try repository.catalog.packIDs()
+        for pack in indexed {
+            guard let size = stored[pack] else {
+                report.errors.append("pack \(pack) is named by the index but missing from the repository")
+                damage[pack] = PackDamage(pack: pack, reason: "missing")
+                for entry in try repository.catalog.entries(inPack: pack) { damagedChunks[entry.chunk] = pack }
+                continue
+            }
+            if let expected = try repository.catalog.packSize(pack), expected != size {
+                report.errors.append("pack \(pack) is \(size) bytes but the index says \(expected)")
+                damage[pack] = PackDamage(pack: pack, reason: "wrong size")
+                for entry in try repository.catalog.entries(inPack: pack) { damagedChunks[entry.chunk] = pack }
+            }
+        }
+        let indexedSet = Set(indexed)
+        for pack in stored.keys where !indexedSet.contains(pack) {
+            report.notes.append("pack \(pack.short) is not in any index (left by an interrupted backup; `cairn prune` reclaims it, `cairn repair index` adopts it)")
+        }
+        if readData {
+            for pack in indexed.sorted() where damage[pack] == nil {
+                if let problem = try verifyPack(pack, report: &report, damagedChunks: &damagedChunks) {
+                    report.errors.append("pack \(pack): \(problem)")
+                    damage[pack] = PackDamage(pack: pack, reason: problem)
+                }
+            }
+        }
+        try checkSnapshots(&report, damagedChunks: damagedChunks, damage: &damage)
+        report.damage = damage.values.sorted { $0.pack < $1.pack }
+        return report
+    }
+
+    /// Reads one pack whole; returns a description of what is wrong, or nil.
+    private func verifyPack(_ pack: PackID, report: inout CheckReport, damagedChunks: inout [ChunkID: PackID]) throws -> String? {
+        let bytes = try repository.store.get(ObjectKey(.data, pack.hex))
+        report.packsChecked += 1
+        report.bytesRead += Int64(bytes.count)
+        var problems: [String] = []
+        if bytes.withUnsafeBytes({ SHA256Digest.hash($0) }) != pack.hash {
+            problems.append("content does not match its name (SHA-256)")
+        }
+        let entries = try repository.catalog.entries(inPack: pack)
+        let reader = BlobReader(repository: repository, workers: 1)
+        var bad = 0
+        for entry in entries {
+            report.blobsChecked += 1
+            let end = Int(entry.offset) + Int(entry.storedLength)
+            guard entry.offset >= 0, end <= bytes.count else {
+                bad += 1
+                damagedChunks[entry.chunk] = pack
+                continue
+            }
+            do {
+                try reader.verify(Array(bytes[Int(entry.offset)..<end]), entry: entry, pack: pack)
+            } catch {
+                bad += 1
+                damagedChunks[entry.chunk] = pack
+            }
+        }
+        if bad > 0 { problems.append("\(bad) of \(entries.count) blobs failed verification") }
+        return problems.isEmpty ? nil : problems.joined(separator: "; ")
+    }
+
+    private func checkSnapshots(_ report: inout CheckReport, damagedChunks: [ChunkID: PackID], damage: inout [PackID: PackDamage]) throws {
+        for snapshot in try repository.snapshots() {
+            report.snapshotsChecked += 1
+            let label = snapshot.id.short
+            do {
+                for id in try snapshot.document.treeChunkIDs() {
+                    if let pack = damagedChunks[id] {
+                        damage[pack]?.affected.append("\(label): (snapshot tree)")
+                    } else if try !repository.catalog.contains(id) {
+                        report.errors.append("snapshot \(label): tree blob \(id.short) is missing")
+                    }
+                }
+                let tree = try TreeReader(repository: repository, snapshot: snapshot.document)
+                while let node = try tree.next() {
+                    guard node.kind == .file else { continue }
+                    var missing = 0
+                    var hitPacks = Set<PackID>()
+                    while true {
+                        let ids = try tree.nextChunks(limit: 4096)
+                        if ids.isEmpty { break }
+                        for id in ids {
+                            if let pack = damagedChunks[id] {
+                                hitPacks.insert(pack)
+                            } else if try !repository.catalog.contains(id) {
+                                missing += 1
+                            }
+                        }
+                    }
+                    for pack in hitPacks { damage[pack]?.affected.append("\(label): \(node.pathString)") }
+                    if missing > 0 {
+                        report.errors.append("snapshot \(label): \(node.pathString) needs \(missing) chunk(s) that are not in the repository")
+                    }
+                }
+            } catch let error as CairnFailure where error.category == .integrity {
+                report.errors.append("snapshot \(label): its tree cannot be read: \(error.message)")
+            }
+        }
+    }
+}

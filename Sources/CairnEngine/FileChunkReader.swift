@@ -1,0 +1,83 @@
+import CairnCore
+import CairnRepository
+import Glibc
+
+/// A file could not be read; the backup goes on without it.
+struct FileReadError: Error {
+    var message: String
+}
+
+/// Reads a file in large segments, cuts it with the content-defined chunker, and hands each
+/// segment's chunks to the blob writer, appending their ids to the tree. One segment buffer
+/// is reused for every file, so memory does not grow with file size.
+final class FileChunkReader {
+    private let repository: Repository
+    private let blobs: BlobWriter
+    private let progress: Progress
+    private let faults: FaultInjector
+    private let buffer: UnsafeMutableRawBufferPointer
+    private var chunkedBytes: Int64 = 0
+
+    init(repository: Repository, blobs: BlobWriter, progress: Progress, faults: FaultInjector) {
+        self.repository = repository
+        self.blobs = blobs
+        self.progress = progress
+        self.faults = faults
+        let size = max(16 << 20, repository.config.chunker.maximumSize * 4)
+        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// Reads the file at `source`, writes `node` and its chunk list to `tree`; returns bytes read.
+    func read(_ source: SystemPath, into tree: TreeWriter, node: TreeNode) throws -> Int64 {
+        let fd = source.withCString { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
+        guard fd >= 0 else { throw FileReadError(message: "cannot open: \(errnoMessage(errno))") }
+        defer { close(fd) }
+        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+        let maximum = repository.config.chunker.maximumSize
+        let chunker = repository.chunker
+        var filled = 0
+        var total: Int64 = 0
+        var endOfFile = false
+        var started = false
+        while true {
+            while !endOfFile && filled < buffer.count {
+                let got = Glibc.read(fd, buffer.baseAddress! + filled, buffer.count - filled)
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    if started { throw EngineError(.failure, "\(source.string) could not be read to the end: \(errnoMessage(errno))") }
+                    throw FileReadError(message: "cannot read: \(errnoMessage(errno))")
+                }
+                if got == 0 { endOfFile = true }
+                filled += got
+            }
+            if !started {
+                var recorded = node
+                recorded.size = endOfFile ? Int64(filled) : node.size
+                try tree.append(recorded)
+                started = true
+            }
+            var lengths: [Int] = []
+            var position = 0
+            while position < filled && (endOfFile || filled - position >= maximum) {
+                let length = chunker.nextChunkLength(in: UnsafeRawBufferPointer(rebasing: buffer[position..<filled]))
+                lengths.append(length)
+                position += length
+            }
+            if !lengths.isEmpty {
+                let ids = try blobs.store(UnsafeRawBufferPointer(rebasing: buffer[0..<position]), lengths: lengths, kind: .data)
+                try tree.append(chunks: ids)
+            }
+            total += Int64(position)
+            progress.addBytes(Int64(position))
+            chunkedBytes += Int64(position)
+            if chunkedBytes >= faults.chunkedBytesThreshold { faults.reach(.duringChunking) }
+            if endOfFile && position == filled { break }
+            buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + position, byteCount: filled - position)
+            filled -= position
+        }
+        try tree.endChunks()
+        return total
+    }
+}

@@ -1,0 +1,159 @@
+import CairnCore
+import CairnRepository
+import Foundation
+import Glibc
+import Logging
+
+/// Where and how to restore.
+public struct RestoreRequest: Sendable {
+    public var target: String
+    /// Shell globs over snapshot paths; a match on a directory includes everything below it.
+    public var includes: [String] = []
+    /// Restore over existing files, moving each aside as NAME.old first.
+    public var force = false
+    /// Put back numeric uid/gid (needs root); false skips it silently.
+    public var restoreOwnership = true
+    public var workers = ProcessInfo.processInfo.activeProcessorCount
+
+    public init(target: String) { self.target = target }
+}
+
+public struct RestoreResult: Sendable {
+    public var files = 0
+    public var directories = 0
+    public var links = 0
+    public var bytes: Int64 = 0
+    /// Existing files moved aside as `*.old`.
+    public var movedAside: [String] = []
+    /// Files that failed (damaged chunks, I/O errors); each was left out, not half-written.
+    public var failures: [String] = []
+    public var warnings: [String] = []
+}
+
+/// `cairn restore`: writes a snapshot's files under a target directory, each through a temporary
+/// name renamed into place, verifying every chunk it reads.
+public struct RestoreJob {
+    let repository: Repository
+    let snapshot: Snapshot
+    let request: RestoreRequest
+    let progress: Progress
+    let logger: Logger
+
+    public init(repository: Repository, snapshot: Snapshot, request: RestoreRequest, progress: Progress = Progress(), logger: Logger) {
+        self.repository = repository
+        self.snapshot = snapshot
+        self.request = request
+        self.progress = progress
+        self.logger = logger
+    }
+
+    public func run() throws -> RestoreResult {
+        let target = SystemPath(URL(fileURLWithPath: request.target).standardizedFileURL.path)
+        if let info = target.lstat(), !info.isDirectory {
+            throw EngineError(.targetConflict, "the target \(request.target) exists and is not a directory",
+                              hint: "choose a directory (it is created when missing)")
+        }
+        let matcher = IncludeMatcher(globs: request.includes)
+        try preflight(target: target, matcher: matcher)
+        let createdTarget = target.lstat() == nil
+        if createdTarget {
+            try makeDirectories(target)
+        }
+        var result = RestoreResult()
+        let writer = RestoreWriter(target: target, request: request, repository: repository, progress: progress)
+        var directories: [(SystemPath, TreeNode)] = []
+        let tree = try TreeReader(repository: repository, snapshot: snapshot.document)
+        while let node = try tree.next() {
+            guard matcher.includes(node.path) else { continue }
+            let destination = target.appending(node.path)
+            if node.path.isEmpty {
+                if createdTarget { directories.append((destination, node)) }
+                continue
+            }
+            try ensureParent(of: node.path, target: target, matcher: matcher)
+            do {
+                switch node.kind {
+                case .directory:
+                    try writer.directory(destination)
+                    directories.append((destination, node))
+                    result.directories += 1
+                case .file:
+                    result.bytes += try writer.file(destination, node: node, chunks: tree, result: &result)
+                    result.files += 1
+                case .symlink:
+                    try writer.symlink(destination, node: node, result: &result)
+                    result.links += 1
+                case .hardlink:
+                    try writer.hardlink(destination, node: node, result: &result)
+                    result.links += 1
+                }
+            } catch let error as CairnFailure where error.category == .integrity {
+                result.failures.append("\(node.pathString): \(error.message)")
+                logger.error("could not restore \(node.pathString): \(error.message)")
+            }
+            progress.finishFile(node.pathString)
+        }
+        // Directory metadata last, deepest first, so writing into them does not change their mtime.
+        for (path, node) in directories.reversed() {
+            writer.applyMetadata(path, node: node, result: &result)
+        }
+        if !writer.ownershipWarning.isEmpty { result.warnings.append(writer.ownershipWarning) }
+        return result
+    }
+
+    /// Refuses, before writing anything, to overwrite files unless `force`.
+    private func preflight(target: SystemPath, matcher: IncludeMatcher) throws {
+        guard target.lstat() != nil, !request.force else { return }
+        var conflicts: [String] = []
+        var total = 0
+        let tree = try TreeReader(repository: repository, snapshot: snapshot.document)
+        while let node = try tree.next() {
+            guard !node.path.isEmpty, matcher.includes(node.path) else { continue }
+            guard let existing = target.appending(node.path).lstat() else { continue }
+            if existing.isDirectory && node.kind == .directory { continue }
+            total += 1
+            if conflicts.count < 5 { conflicts.append(target.appending(node.path).string) }
+        }
+        if total > 0 {
+            throw EngineError(.targetConflict,
+                              "\(total) file(s) already exist under \(target.string), e.g. \(conflicts.joined(separator: ", "))",
+                              hint: "restore into an empty directory, or add --force to move each existing file aside as NAME.old")
+        }
+    }
+
+    private func ensureParent(of path: [UInt8], target: SystemPath, matcher: IncludeMatcher) throws {
+        guard matcher.isFiltering, let slash = path.lastIndex(of: UInt8(ascii: "/")) else { return }
+        try makeDirectories(target.appending(Array(path[..<slash])))
+    }
+
+    private func makeDirectories(_ path: SystemPath) throws {
+        var current = SystemPath(path.bytes.first == UInt8(ascii: "/") ? "/" : ".")
+        for component in path.bytes.split(separator: UInt8(ascii: "/")) {
+            current = current.appending(Array(component))
+            if current.withCString({ mkdir($0, 0o700) }) != 0 && errno != EEXIST {
+                throw EngineError(errno == ENOSPC ? .noSpace : .targetConflict,
+                                  "cannot create \(current.string): \(errnoMessage(errno))")
+            }
+        }
+    }
+}
+
+/// `--include` globs: a node is included when a glob matches its path or any parent directory,
+/// or when it is a parent of a match (so the directories leading to it exist).
+struct IncludeMatcher {
+    let globs: [String]
+    var isFiltering: Bool { !globs.isEmpty }
+
+    func includes(_ path: [UInt8]) -> Bool {
+        guard isFiltering, !path.isEmpty else { return true }
+        let text = String(decoding: path, as: UTF8.self)
+        var prefix = ""
+        for component in text.split(separator: "/", omittingEmptySubsequences: false) {
+            prefix = prefix.isEmpty ? String(component) : prefix + "/" + component
+            for glob in globs where fnmatch(glob, prefix, 0) == 0 || fnmatch(glob, "/" + prefix, 0) == 0 {
+                return true
+            }
+        }
+        return false
+    }
+}

@@ -1,0 +1,178 @@
+import CairnCore
+import CairnRepository
+import Glibc
+
+/// The file-system side of restore: temporary names, renames, metadata, `*.old`.
+final class RestoreWriter {
+    let target: SystemPath
+    let request: RestoreRequest
+    let reader: BlobReader
+    let progress: Progress
+    private(set) var ownershipWarning = ""
+    private let isRoot = geteuid() == 0
+
+    init(target: SystemPath, request: RestoreRequest, repository: Repository, progress: Progress) {
+        self.target = target
+        self.request = request
+        self.reader = BlobReader(repository: repository, workers: request.workers)
+        self.progress = progress
+    }
+
+    func directory(_ path: SystemPath) throws {
+        if let existing = path.lstat() {
+            if existing.isDirectory { return }
+            try moveAside(path)
+        }
+        guard path.withCString({ mkdir($0, 0o700) }) == 0 else {
+            throw failure("cannot create directory \(path.string)")
+        }
+    }
+
+    /// Writes a file through a temporary name; all-zero chunks become holes. Returns its size.
+    func file(_ path: SystemPath, node: TreeNode, chunks: TreeReader, result: inout RestoreResult) throws -> Int64 {
+        let temporary = temporaryName(for: path)
+        let fd = temporary.withCString { open($0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
+        guard fd >= 0 else { throw failure("cannot create \(temporary.string)") }
+        var written: Int64 = 0
+        do {
+            var sparse = false
+            while true {
+                let ids = try chunks.nextChunks(limit: 64)
+                if ids.isEmpty { break }
+                for plain in try reader.read(ids) {
+                    if plain.allSatisfy({ $0 == 0 }) {
+                        sparse = true
+                    } else {
+                        try plain.withUnsafeBytes { try writeAll(fd, $0, at: written, path: temporary) }
+                    }
+                    written += Int64(plain.count)
+                    progress.addBytes(Int64(plain.count))
+                }
+            }
+            if sparse || written == 0 {
+                guard ftruncate(fd, off_t(written)) == 0 else { throw failure("cannot set the size of \(temporary.string)") }
+            }
+            guard fsync(fd) == 0 else { throw failure("cannot sync \(temporary.string)") }
+            applyMetadata(fd: fd, node: node, path: temporary)
+            close(fd)
+        } catch {
+            close(fd)
+            temporary.withCString { _ = unlink($0) }
+            try? chunks.skipChunks()
+            throw error
+        }
+        try place(temporary, at: path, result: &result)
+        return written
+    }
+
+    func symlink(_ path: SystemPath, node: TreeNode, result: inout RestoreResult) throws {
+        let temporary = temporaryName(for: path)
+        let made = SystemPath(node.linkTarget).withCString { destination in
+            temporary.withCString { Glibc.symlink(destination, $0) }
+        }
+        guard made == 0 else { throw failure("cannot create symlink \(path.string)") }
+        if request.restoreOwnership {
+            temporary.withCString { _ = lchown($0, node.uid, node.gid) }
+        }
+        setTimes(temporary, node: node, followLinks: false)
+        try place(temporary, at: path, result: &result)
+    }
+
+    func hardlink(_ path: SystemPath, node: TreeNode, result: inout RestoreResult) throws {
+        let existing = target.appending(node.linkTarget)
+        let temporary = temporaryName(for: path)
+        let made = existing.withCString { source in temporary.withCString { link(source, $0) } }
+        guard made == 0 else {
+            throw failure("cannot link \(path.string) to \(existing.string) (was \(node.pathString)'s first name restored?)")
+        }
+        try place(temporary, at: path, result: &result)
+    }
+
+    func applyMetadata(_ path: SystemPath, node: TreeNode, result: inout RestoreResult) {
+        if request.restoreOwnership { changeOwner(path, node: node) }
+        path.withCString { _ = chmod($0, mode_t(node.mode)) }
+        setTimes(path, node: node, followLinks: true)
+    }
+
+    private func applyMetadata(fd: Int32, node: TreeNode, path: SystemPath) {
+        if request.restoreOwnership {
+            if isRoot {
+                fchown(fd, node.uid, node.gid)
+            } else if node.uid != geteuid() || node.gid != getegid() {
+                noteOwnership()
+            }
+        }
+        fchmod(fd, mode_t(node.mode))
+        var times = [timespec(tv_sec: Int(node.modificationSeconds), tv_nsec: Int(node.modificationNanoseconds)),
+                     timespec(tv_sec: Int(node.modificationSeconds), tv_nsec: Int(node.modificationNanoseconds))]
+        futimens(fd, &times)
+    }
+
+    private func changeOwner(_ path: SystemPath, node: TreeNode) {
+        if isRoot {
+            path.withCString { _ = chown($0, node.uid, node.gid) }
+        } else if node.uid != geteuid() || node.gid != getegid() {
+            noteOwnership()
+        }
+    }
+
+    private func noteOwnership() {
+        if ownershipWarning.isEmpty {
+            ownershipWarning = "not running as root: files keep the restoring user's ownership (use --no-owner to silence this)"
+        }
+    }
+
+    private func setTimes(_ path: SystemPath, node: TreeNode, followLinks: Bool) {
+        var times = [timespec(tv_sec: Int(node.modificationSeconds), tv_nsec: Int(node.modificationNanoseconds)),
+                     timespec(tv_sec: Int(node.modificationSeconds), tv_nsec: Int(node.modificationNanoseconds))]
+        path.withCString { _ = utimensat(AT_FDCWD, $0, &times, followLinks ? 0 : AT_SYMLINK_NOFOLLOW) }
+    }
+
+    /// Renames the finished temporary into place, moving an existing file aside first.
+    private func place(_ temporary: SystemPath, at path: SystemPath, result: inout RestoreResult) throws {
+        if let existing = path.lstat(), !(existing.isDirectory) {
+            result.movedAside.append(try moveAside(path))
+        }
+        let renamed = temporary.withCString { source in path.withCString { rename(source, $0) } }
+        guard renamed == 0 else {
+            temporary.withCString { _ = unlink($0) }
+            throw failure("cannot move \(temporary.string) into place")
+        }
+    }
+
+    /// Renames `path` to `path.old` (or `.old.1`, `.old.2`, … when that exists); never deletes.
+    @discardableResult
+    private func moveAside(_ path: SystemPath) throws -> String {
+        var candidate = SystemPath(path.bytes + Array(".old".utf8))
+        var counter = 1
+        while candidate.lstat() != nil {
+            candidate = SystemPath(path.bytes + Array(".old.\(counter)".utf8))
+            counter += 1
+        }
+        let moved = path.withCString { source in candidate.withCString { rename(source, $0) } }
+        guard moved == 0 else { throw failure("cannot move \(path.string) aside") }
+        return candidate.string
+    }
+
+    private func temporaryName(for path: SystemPath) -> SystemPath {
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        return path.parent.appending(Array(".".utf8) + path.lastComponent + Array(".cairn-\(suffix)".utf8))
+    }
+
+    private func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64, path: SystemPath) throws {
+        var done = 0
+        while done < bytes.count {
+            let written = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw failure("cannot write \(path.string)")
+            }
+            done += written
+        }
+    }
+
+    private func failure(_ message: String) -> EngineError {
+        let code = errno
+        return EngineError(code == ENOSPC || code == EDQUOT ? .noSpace : .failure, "\(message): \(errnoMessage(code))")
+    }
+}

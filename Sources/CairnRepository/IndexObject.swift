@@ -1,0 +1,48 @@
+import CairnCatalog
+import CairnCodec
+import CairnCore
+
+/// An `index/ID` object: the pack headers of a batch of packs, so the catalog can be rebuilt
+/// without reading every pack. Plaintext: `"CIX1"`, pack count (u32), then per pack: pack id (32),
+/// pack size (u64), entry count (u32), entries in the pack header layout (50 bytes each).
+enum IndexObject {
+    static let magic: [UInt8] = Array("CIX1".utf8)
+
+    static func encode(_ packs: [PackRecord]) -> [UInt8] {
+        var writer = ByteWriter()
+        writer.raw(magic)
+        writer.u32(UInt32(packs.count))
+        for pack in packs {
+            writer.hash(pack.id.hash)
+            writer.u64(UInt64(pack.size))
+            writer.u32(UInt32(pack.entries.count))
+            for entry in pack.entries { PackFormat.encodeEntry(entry, into: &writer) }
+        }
+        return writer.bytes
+    }
+
+    static func decode(_ plaintext: [UInt8], id: IndexID) throws -> [PackRecord] {
+        var reader = ByteReader(plaintext, what: "index \(id.short)")
+        guard try reader.raw(4) == magic else {
+            throw RepositoryError(.integrity, "index \(id) has an unknown format")
+        }
+        let packCount = Int(try reader.u32())
+        var packs: [PackRecord] = []
+        for _ in 0..<packCount {
+            let pack = PackID(try reader.hash())
+            let size = Int64(try reader.u64())
+            let count = Int(try reader.u32())
+            guard count * PackFormat.entrySize <= reader.remaining else {
+                throw RepositoryError(.integrity, "index \(id) is truncated")
+            }
+            var entries: [PackEntry] = []
+            entries.reserveCapacity(count)
+            for _ in 0..<count {
+                entries.append(try PackFormat.decodeEntry(from: &reader, what: "index \(id)"))
+            }
+            packs.append(PackRecord(id: pack, size: size, entries: entries))
+        }
+        guard reader.isAtEnd else { throw RepositoryError(.integrity, "index \(id) has trailing bytes") }
+        return packs
+    }
+}

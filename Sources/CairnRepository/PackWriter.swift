@@ -1,0 +1,72 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CairnBackends
+import CairnCatalog
+import CairnCodec
+import CairnCore
+
+/// Appends sealed blobs to a pack file in the store's spool directory, then seals the header,
+/// names the pack by the SHA-256 of its bytes and hands it to the store.
+final class PackWriter {
+    private let path: String
+    private let fd: Int32
+    private var digest = StreamingSHA256()
+    private(set) var entries: [PackEntry] = []
+    private(set) var size: Int64 = 0
+
+    init(spoolDirectory: String) throws {
+        var random = [UInt8](repeating: 0, count: 12)
+        for index in random.indices { random[index] = UInt8.random(in: 0...255) }
+        path = spoolDirectory + "/pack-" + Hex.encode(random)
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError.fromErrno(errno, "create", path: path) }
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+    }
+
+    var isEmpty: Bool { entries.isEmpty }
+
+    func append(_ sealed: [UInt8], chunk: ChunkID, kind: BlobKind, compression: CompressionAlgorithm, rawLength: Int) throws {
+        try write(sealed)
+        entries.append(PackEntry(chunk: chunk, kind: kind, compression: compression.rawValue,
+                                 offset: size - Int64(sealed.count), storedLength: Int32(sealed.count),
+                                 rawLength: Int32(rawLength)))
+    }
+
+    private func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { buffer in
+            var done = 0
+            while done < buffer.count {
+                let written = Glibc.write(fd, buffer.baseAddress! + done, buffer.count - done)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw StoreError.fromErrno(errno, "write", path: path)
+                }
+                done += written
+            }
+            digest.update(buffer)
+        }
+        size += Int64(bytes.count)
+    }
+
+    /// Writes the header and trailer, uploads the pack, and returns its record.
+    func finish(envelope: Envelope, store: any ObjectStore) throws -> PackRecord {
+        let header = envelope.seal(PackFormat.encodeHeader(entries))
+        try write(header)
+        var trailer = ByteWriter()
+        trailer.u32(UInt32(header.count))
+        try write(trailer.bytes)
+        let id = PackID(digest.finalize())
+        close(fd)
+        try store.put(ObjectKey(.data, id.hex), contentsOf: path)
+        return PackRecord(id: id, size: size, entries: entries)
+    }
+
+    /// Removes the unfinished spool file (after an error).
+    func discard() {
+        unlink(path)
+    }
+}

@@ -1,0 +1,43 @@
+import Dispatch
+
+/// Runs `body(worker, item)` for every item, spread over `workers` threads in stripes so each
+/// worker can own non-thread-safe state (a zstd context) indexed by `worker`.
+enum Parallel {
+    static func forEach(count: Int, workers: Int, _ body: @Sendable (_ worker: Int, _ item: Int) -> Void) {
+        let stripes = max(1, min(workers, count))
+        if stripes == 1 {
+            for item in 0..<count { body(0, item) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: stripes) { worker in
+            var item = worker
+            while item < count {
+                body(worker, item)
+                item += stripes
+            }
+        }
+    }
+}
+
+/// A fixed-size array written by parallel workers at distinct indexes.
+final class ResultSlots<Element>: @unchecked Sendable {
+    private var storage: [Element?]
+    init(count: Int) { storage = Array(repeating: nil, count: count) }
+    subscript(index: Int) -> Element? {
+        get { storage[index] }
+        set { storage.withUnsafeMutableBufferPointer { $0[index] = newValue } }
+    }
+    var values: [Element] { storage.map { $0! } }
+}
+
+/// Per-worker state that is not thread-safe by itself but is only touched by one worker.
+final class WorkerLocal<State>: @unchecked Sendable {
+    private let states: [State]
+    init(count: Int, make: () -> State) { states = (0..<count).map { _ in make() } }
+    subscript(worker: Int) -> State { states[worker] }
+}
+
+/// A read-only view of bytes shared with workers for the duration of one call.
+struct SharedBytes: @unchecked Sendable {
+    let buffer: UnsafeRawBufferPointer
+}

@@ -1,0 +1,117 @@
+import CairnBackends
+import CairnCatalog
+import CairnCodec
+import CairnCore
+
+extension Repository {
+    /// Brings the catalog in line with the store: loads index and snapshot objects it has not
+    /// seen, and drops rows for objects that are gone (another host's prune).
+    public func synchronizeCatalog() throws {
+        let storedIndexes = Set(try store.list(.index).compactMap { IndexID(hex: $0.key.name) })
+        let knownIndexes = try catalog.indexIDs()
+        for id in knownIndexes.subtracting(storedIndexes) {
+            try catalog.write { try $0.deleteIndex(id) }
+        }
+        for id in storedIndexes.subtracting(knownIndexes).sorted() {
+            do {
+                let packs = try IndexObject.decode(try readSealed(ObjectKey(.index, id.hex)), id: id)
+                try catalog.write { try $0.insertIndex(id, packs: packs) }
+            } catch let error as CairnFailure where error.category == .integrity {
+                logger.error("skipping damaged index \(id.short): \(error.message); run `cairn repair index`")
+            }
+        }
+        let storedSnapshots = Set(try store.list(.snapshots).compactMap { SnapshotID(hex: $0.key.name) })
+        let knownSnapshots = Set(try catalog.snapshots().map(\.id))
+        for id in knownSnapshots.subtracting(storedSnapshots) {
+            try catalog.write { try $0.deleteSnapshot(id) }
+        }
+        for id in storedSnapshots.subtracting(knownSnapshots).sorted() {
+            do {
+                let plaintext = try readSealed(ObjectKey(.snapshots, id.hex))
+                let document = try decodeSnapshot(plaintext, id: id)
+                try catalog.write {
+                    try $0.insertSnapshot(SnapshotRow(id: id, time: document.time, hostname: document.hostname, document: plaintext))
+                }
+            } catch let error as CairnFailure where error.category == .integrity {
+                logger.error("skipping damaged snapshot \(id.short): \(error.message)")
+            }
+        }
+    }
+
+    /// What `rebuildCatalog` found and did.
+    public struct RebuildReport: Sendable {
+        public var indexes = 0
+        public var damagedIndexes: [IndexID] = []
+        public var packsReindexed: [PackID] = []
+        public var damagedPacks: [PackID] = []
+        public var snapshots = 0
+    }
+
+    /// Empties the catalog and rebuilds it from the store's objects. Packs no readable index names
+    /// are read (their headers only) and described by a new index object.
+    public func rebuildCatalog() throws -> RebuildReport {
+        var report = RebuildReport()
+        try catalog.write { try $0.deleteAll(); try $0.setMeta("repository", config.id) }
+        for info in try store.list(.index) {
+            guard let id = IndexID(hex: info.key.name) else { continue }
+            do {
+                let packs = try IndexObject.decode(try readSealed(info.key), id: id)
+                try catalog.write { try $0.insertIndex(id, packs: packs) }
+                report.indexes += 1
+            } catch let error as CairnFailure where error.category == .integrity {
+                logger.error("index \(id.short) is damaged: \(error.message)")
+                report.damagedIndexes.append(id)
+            }
+        }
+        let indexed = Set(try catalog.packIDs())
+        var orphans: [PackRecord] = []
+        let reader = PackHeaderReader(store: self, envelope: envelope)
+        for info in try store.list(.data) {
+            guard let pack = PackID(hex: info.key.name), !indexed.contains(pack) else { continue }
+            do {
+                orphans.append(PackRecord(id: pack, size: info.size, entries: try reader.entries(of: pack, size: info.size)))
+                report.packsReindexed.append(pack)
+            } catch let error as CairnFailure where error.category == .integrity {
+                logger.error("pack \(pack.short) is damaged and cannot be indexed: \(error.message)")
+                report.damagedPacks.append(pack)
+            }
+        }
+        if !orphans.isEmpty {
+            try writeIndex(orphans)
+        }
+        let storedSnapshots = try store.list(.snapshots).compactMap { SnapshotID(hex: $0.key.name) }
+        for id in storedSnapshots {
+            do {
+                let plaintext = try readSealed(ObjectKey(.snapshots, id.hex))
+                let document = try decodeSnapshot(plaintext, id: id)
+                try catalog.write {
+                    try $0.insertSnapshot(SnapshotRow(id: id, time: document.time, hostname: document.hostname, document: plaintext))
+                }
+                report.snapshots += 1
+            } catch let error as CairnFailure where error.category == .integrity {
+                logger.error("snapshot \(id.short) is damaged: \(error.message)")
+            }
+        }
+        return report
+    }
+
+    /// Writes an index object for `packs`, then records it in the catalog.
+    @discardableResult
+    func writeIndex(_ packs: [PackRecord], beforeCatalog: () -> Void = {}) throws -> IndexID {
+        let id = IndexID(try writeSealed(.index, IndexObject.encode(packs)))
+        beforeCatalog()
+        try catalog.write { try $0.insertIndex(id, packs: packs) }
+        return id
+    }
+}
+
+extension Repository: ObjectStoreReading {
+    public func readRange(ofPack pack: PackID, offset: Int64, length: Int) throws -> [UInt8] {
+        try store.get(ObjectKey(.data, pack.hex), offset: offset, length: length)
+    }
+
+    /// Reads a pack's header from the store.
+    public func packEntries(_ pack: PackID, size: Int64) throws -> [PackEntry] {
+        try PackHeaderReader(store: self, envelope: envelope).entries(of: pack, size: size)
+    }
+}

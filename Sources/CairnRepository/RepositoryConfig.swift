@@ -1,0 +1,98 @@
+import CairnCodec
+import CairnCore
+import Foundation
+
+/// The repository's `config` object: format version and the parameters every writer must use.
+/// Stored as plaintext JSON (it holds no secrets: keys live in `keys/`, and chunk ids and cut
+/// points are keyed by the master key).
+public struct RepositoryConfig: Codable, Sendable, Equatable {
+    /// Format version; readers refuse versions they do not know. Formats only grow.
+    public var version: Int
+    /// Random 32-byte id (hex), also the name of the local cache folder.
+    public var id: String
+    public var created: Date
+    /// "aes-256-gcm" or "none".
+    public var encryption: String
+    public var chunker: ChunkerParameters
+    /// Chunker parameters for the tree (file recipe) stream.
+    public var treeChunker: ChunkerParameters
+    public var compressionLevel: Int
+    /// Packs are closed once they reach this many bytes.
+    public var packSize: Int
+
+    public static let currentVersion = 1
+    public static let defaultPackSize = 16 << 20
+    public static let defaultTreeChunker = ChunkerParameters(minimumSize: 16 << 10, averageSize: 64 << 10, maximumSize: 256 << 10)
+
+    public var isEncrypted: Bool { encryption != "none" }
+
+    public static func new(encrypted: Bool, chunker: ChunkerParameters = .standard, compressionLevel: Int = 3,
+                           packSize: Int = defaultPackSize, now: Date) -> RepositoryConfig {
+        var random = [UInt8](repeating: 0, count: 32)
+        for index in random.indices { random[index] = UInt8.random(in: 0...255) }
+        return RepositoryConfig(version: currentVersion, id: Hex.encode(random), created: now,
+                                encryption: encrypted ? "aes-256-gcm" : "none", chunker: chunker,
+                                treeChunker: defaultTreeChunker, compressionLevel: compressionLevel, packSize: packSize)
+    }
+
+    static func decode(_ bytes: [UInt8], location: String) throws -> RepositoryConfig {
+        let config: RepositoryConfig
+        do {
+            config = try JSONCoding.decoder.decode(RepositoryConfig.self, from: Data(bytes))
+        } catch {
+            throw RepositoryError(.repositoryNotFound, "\(location) has a config that is not a Cairn repository config", cause: error)
+        }
+        guard config.version <= currentVersion else {
+            throw RepositoryError(.failure, "the repository at \(location) has format version \(config.version); this cairn reads up to \(currentVersion)",
+                                  hint: "upgrade cairn")
+        }
+        return config
+    }
+}
+
+/// JSON settings shared by every object the repository writes: sorted keys (stable bytes),
+/// RFC 3339 dates with fractional seconds.
+public enum JSONCoding {
+    public static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(RFC3339.format(date))
+        }
+        return encoder
+    }()
+
+    public static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = RFC3339.parse(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an RFC 3339 date: \(text)")
+            }
+            return date
+        }
+        return decoder
+    }()
+}
+
+/// RFC 3339 timestamps with nanosecond-safe fractional seconds, in UTC.
+public enum RFC3339 {
+    public static func format(_ date: Date, timeZone: TimeZone = TimeZone(identifier: "UTC")!) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = timeZone
+        return formatter.string(from: date)
+    }
+
+    public static func parse(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text)
+    }
+}

@@ -1,0 +1,110 @@
+import CairnCore
+
+/// Streams a snapshot's nodes back from its tree blobs, loading one blob at a time.
+public final class TreeReader {
+    private let reader: BlobReader
+    private let blobs: [ChunkID]
+    private var nextBlob = 0
+    private var buffer: [UInt8] = []
+    private var position = 0
+    /// True while the current file's chunk list has not been read to its end.
+    public private(set) var inChunkList = false
+    private var groupRemaining = 0
+
+    public init(reader: BlobReader, tree: [ChunkID]) {
+        self.reader = reader
+        self.blobs = tree
+    }
+
+    public convenience init(repository: Repository, snapshot: SnapshotDocument) throws {
+        self.init(reader: BlobReader(repository: repository), tree: try snapshot.treeChunkIDs())
+    }
+
+    /// Makes at least `count` unread bytes available, loading blobs as needed; false at the end.
+    private func ensure(_ count: Int) throws -> Bool {
+        while buffer.count - position < count {
+            guard nextBlob < blobs.count else { return false }
+            if position > 0 {
+                buffer.removeFirst(position)
+                position = 0
+            }
+            buffer += try reader.read(blobs[nextBlob])
+            nextBlob += 1
+        }
+        return true
+    }
+
+    private func varint() throws -> UInt64 {
+        _ = try ensure(10)
+        var byteReader = ByteReader(buffer, what: "snapshot tree", position: position)
+        let value = try byteReader.varint()
+        position = byteReader.position
+        return value
+    }
+
+    /// The next node, or nil at the end. Skips any chunk ids of the previous file not read.
+    public func next() throws -> TreeNode? {
+        if inChunkList { try skipChunks() }
+        guard try ensure(1) else { return nil }
+        var want = 256
+        while true {
+            _ = try ensure(want)
+            var byteReader = ByteReader(buffer, what: "snapshot tree", position: position)
+            do {
+                let node = try TreeNode.decode(from: &byteReader)
+                position = byteReader.position
+                inChunkList = node.kind == .file
+                groupRemaining = 0
+                return node
+            } catch {
+                // The record may continue in the next blob; once every blob is loaded it is malformed.
+                guard nextBlob < blobs.count else { throw error }
+                want *= 2
+            }
+        }
+    }
+
+    /// Up to `limit` chunk ids of the current file; empty once its list has ended.
+    public func nextChunks(limit: Int = 256) throws -> [ChunkID] {
+        var out: [ChunkID] = []
+        while inChunkList && out.count < limit {
+            if groupRemaining == 0 {
+                groupRemaining = Int(try varint())
+                if groupRemaining == 0 {
+                    inChunkList = false
+                    break
+                }
+            }
+            let take = min(groupRemaining, limit - out.count)
+            guard try ensure(take * 32) else {
+                throw RepositoryError(.integrity, "snapshot tree ends inside a file's chunk list")
+            }
+            buffer.withUnsafeBytes { raw in
+                for index in 0..<take {
+                    let start = position + index * 32
+                    out.append(ChunkID(Hash256(bytes: UnsafeRawBufferPointer(rebasing: raw[start..<(start + 32)]))))
+                }
+            }
+            position += take * 32
+            groupRemaining -= take
+        }
+        return out
+    }
+
+    /// Reads past the rest of the current file's chunk list.
+    public func skipChunks() throws {
+        while inChunkList { _ = try nextChunks(limit: 4096) }
+    }
+}
+
+extension SnapshotDocument {
+    /// The tree blob ids, validated.
+    public func treeChunkIDs() throws -> [ChunkID] {
+        try tree.map { hex in
+            guard let id = ChunkID(hex: hex) else {
+                throw RepositoryError(.integrity, "snapshot names a malformed tree blob id \(hex)")
+            }
+            return id
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Glibc
+import Testing
+
+@Suite("Crash safety: SIGKILL during backup")
+struct CrashSafetyTests {
+    @Test(arguments: ["chunking", "after-pack-upload", "after-index-write", "catalog-commit"])
+    func killedBackupLeavesARepositoryThatChecksCleanAndWorks(point: String) throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.rdb", TreeFixtures.bytes(count: 6 << 20, seed: 1))
+        _ = try cairn.backup([source])
+        let before = TreeFixtures.snapshot(of: source)
+
+        try TreeFixtures.write(source + "/dump.rdb", TreeFixtures.bytes(count: 12 << 20, seed: 2))
+        try TreeFixtures.write(source + "/appendonly.aof", TreeFixtures.bytes(count: 9 << 20, seed: 3))
+        let killed = try cairn.run(["backup", source], environment: ["CAIRN_TEST_CRASH_AT": point])
+        #expect(killed.signaled && killed.status == SIGKILL, "expected SIGKILL at \(point), got status \(killed.status): \(killed.stderr)")
+
+        let check = try cairn.run(["check", "--read-data"])
+        #expect(check.status == 0, "check after a crash at \(point): \(check.stdout) \(check.stderr)")
+        let snapshots = try cairn.snapshots()
+        // Killed after the snapshot object was written, the snapshot exists and is complete.
+        #expect(snapshots.count == (point == "catalog-commit" ? 2 : 1))
+
+        let first = try #require(snapshots.first?["id"] as? String)
+        let target = scratch.path("restored")
+        try cairn.ok(["restore", first, "--target", target])
+        #expect(TreeFixtures.snapshot(of: target) == before)
+
+        _ = try cairn.backup([source])
+        try cairn.ok(["check", "--read-data"])
+        let again = scratch.path("again")
+        try cairn.ok(["restore", "latest", "--target", again])
+        #expect(TreeFixtures.snapshot(of: again) == TreeFixtures.snapshot(of: source))
+    }
+}
+
+@Suite("Catalog is a rebuildable cache")
+struct CatalogRebuildTests {
+    @Test(arguments: ["delete", "truncate", "garbage"])
+    func repairIndexRebuildsTheSameView(damage: String) throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        try TreeFixtures.makeAwkwardTree(at: source, largeFileSize: 3 << 20)
+        _ = try cairn.backup([source], extra: ["--tag", "one"])
+        try TreeFixtures.write(source + "/dump.rdb", TreeFixtures.bytes(count: 5 << 20, seed: 11))
+        _ = try cairn.backup([source], extra: ["--tag", "two"])
+        let listing = try cairn.ok(["snapshots", "--json"]).stdout
+
+        let catalog = cairn.repository + "/cache/catalog.sqlite"
+        for suffix in ["-wal", "-shm"] { unlink(catalog + suffix) }
+        switch damage {
+        case "delete": unlink(catalog)
+        case "truncate": truncate(catalog, 100)
+        default: try TreeFixtures.write(catalog, TreeFixtures.bytes(count: 8192, seed: 3))
+        }
+        try cairn.ok(["repair", "index"])
+        #expect(try cairn.ok(["snapshots", "--json"]).stdout == listing)
+        for snapshot in try cairn.snapshots() {
+            let id = try #require(snapshot["id"] as? String)
+            let target = scratch.path("r-\(id.prefix(8))")
+            try cairn.ok(["restore", id, "--target", target])
+        }
+        #expect(TreeFixtures.snapshot(of: scratch.path("r-" + String((try cairn.snapshots().last?["id"] as? String ?? "").prefix(8))))
+                == TreeFixtures.snapshot(of: source))
+        try cairn.ok(["check", "--read-data"])
+    }
+
+    @Test func lostIndexObjectsAreRebuiltFromPackHeaders() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.rdb", TreeFixtures.bytes(count: 10 << 20, seed: 4))
+        _ = try cairn.backup([source])
+        let indexDirectory = cairn.repository + "/index"
+        for name in try FileManager.default.contentsOfDirectory(atPath: indexDirectory) { unlink(indexDirectory + "/" + name) }
+        unlink(cairn.repository + "/cache/catalog.sqlite")
+        let repaired = try cairn.ok(["repair", "index"]).stdout
+        #expect(repaired.contains("indexed"))
+        try cairn.ok(["check", "--read-data"])
+        try cairn.ok(["restore", "latest", "--target", scratch.path("out")])
+        #expect(TreeFixtures.snapshot(of: scratch.path("out")) == TreeFixtures.snapshot(of: source))
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Glibc
+import Testing
+
+@Suite("Bad input: clear message, documented exit code, nothing written")
+struct FailureTests {
+    func objectCount(_ repository: String) -> Int {
+        let enumerator = FileManager.default.enumerator(atPath: repository)
+        var count = 0
+        while let path = enumerator?.nextObject() as? String {
+            if !path.hasPrefix("cache") && !path.hasPrefix("tmp") && !path.hasSuffix("/") {
+                var info = stat()
+                if lstat(repository + "/" + path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG { count += 1 }
+            }
+        }
+        return count
+    }
+
+    @Test func wrongPassword() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let result = try cairn.run(["snapshots"], environment: ["CAIRN_PASSWORD_FILE": "", "CAIRN_PASSWORD": "wrong"])
+        #expect(result.status == 12)
+        #expect(result.stderr.contains("password"))
+    }
+
+    @Test func missingRepository() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch, initialize: false)
+        let result = try cairn.run(["snapshots"])
+        #expect(result.status == 10)
+        #expect(result.stderr.contains("cairn init"))
+        #expect(!FileManager.default.fileExists(atPath: cairn.repository))
+    }
+
+    @Test func pathThatDoesNotExist() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let before = objectCount(cairn.repository)
+        let result = try cairn.run(["backup", scratch.path("no-such-dir")])
+        #expect(result.status == 4)
+        #expect(result.stderr.contains("no-such-dir"))
+        #expect(objectCount(cairn.repository) == before)
+    }
+
+    @Test func restoreTargetThatIsAFile() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.rdb", Array("x".utf8))
+        _ = try cairn.backup([source])
+        let file = scratch.path("a-file")
+        try TreeFixtures.write(file, Array("keep me".utf8))
+        let result = try cairn.run(["restore", "latest", "--target", file])
+        #expect(result.status == 5)
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "keep me")
+    }
+
+    @Test func initTwiceAndUsageErrors() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        #expect(try cairn.run(["init"]).status == 64)
+        #expect(try cairn.run(["backup"]).status == 64)
+        #expect(try cairn.run(["restore", "zzzz", "--target", scratch.path("t")]).status == 64)
+        #expect(try cairn.run(["restore", "abcdef12", "--target", scratch.path("t")]).status == 15)
+        let help = try cairn.run(["--help"])
+        #expect(help.status == 0 && help.stdout.contains("EXIT CODES"))
+    }
+
+    /// Whether this machine lets the test mount a small tmpfs (root, and mounts allowed).
+    static let canMountTmpfs: Bool = {
+        guard geteuid() == 0, let scratch = try? Scratch() else { return false }
+        guard mount("tmpfs", scratch.root, "tmpfs", 0, "size=1m") == 0 else { return false }
+        umount2(scratch.root, Int32(MNT_DETACH))
+        return true
+    }()
+
+    @Test(.enabled(if: canMountTmpfs, "needs root and a mountable tmpfs"))
+    func fullDisk() throws {
+        let scratch = try Scratch()
+        let small = scratch.path("small")
+        mkdir(small, 0o700)
+        try #require(mount("tmpfs", small, "tmpfs", 0, "size=2m") == 0)
+        defer { umount2(small, Int32(MNT_DETACH)) }
+        var cairn = try CairnRunner(scratch, initialize: false)
+        cairn.repository = small + "/repo"
+        cairn.environment["CAIRN_REPOSITORY"] = cairn.repository
+        try cairn.ok(["init", "--pack-size", "1"])
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.rdb", TreeFixtures.bytes(count: 6 << 20, seed: 5))
+        let result = try cairn.run(["backup", source])
+        #expect(result.status == 6, "status \(result.status): \(result.stderr)")
+        #expect(result.stderr.contains("space"))
+        #expect(try cairn.snapshots().isEmpty)
+        let check = try cairn.run(["check"])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Glibc
+import Testing
+
+@Suite("Round trip through the cairn binary")
+struct RoundTripTests {
+    @Test func awkwardTreeRestoresIdenticalInBytesAndMetadata() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("redis")
+        try TreeFixtures.makeAwkwardTree(at: source, largeFileSize: 50 << 20)
+        let summary = try cairn.backup([source])
+        #expect(summary["files"] as? Int == 10)
+        #expect((summary["bytes"] as? Int ?? 0) > 50 << 20)
+
+        let target = scratch.path("restored")
+        try cairn.ok(["restore", "latest", "--target", target])
+        let before = TreeFixtures.snapshot(of: source)
+        let after = TreeFixtures.snapshot(of: target)
+        #expect(before.count == after.count)
+        for (left, right) in zip(before, after) {
+            #expect(left == right)
+        }
+        // The hole stayed a hole: far less than 16 MiB allocated.
+        #expect(TreeFixtures.allocatedBytes(target + "/sparse.img") < 1 << 20)
+        if geteuid() == 0 {
+            #expect(after.first { $0.path == "dump.rdb" }?.uid == 999)
+        }
+        try cairn.ok(["check", "--read-data"])
+    }
+
+    @Test func unencryptedRepositoryRoundTrips() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch, encrypted: false)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.rdb", TreeFixtures.bytes(count: 1 << 20, seed: 9))
+        _ = try cairn.backup([source], extra: ["--tag", "plain"])
+        try cairn.ok(["restore", "latest", "--target", scratch.path("out")], environment: ["CAIRN_PASSWORD_FILE": "/nonexistent"])
+        #expect(TreeFixtures.snapshot(of: source) == TreeFixtures.snapshot(of: scratch.path("out")))
+    }
+
+    @Test func restoreRefusesToOverwriteWithoutForceAndMovesAsideWithIt() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.rdb", Array("new".utf8))
+        _ = try cairn.backup([source])
+        let target = scratch.path("live")
+        TreeFixtures.makeDirectory(target)
+        try TreeFixtures.write(target + "/dump.rdb", Array("old".utf8))
+
+        let refused = try cairn.run(["restore", "latest", "--target", target])
+        #expect(refused.status == 5)
+        #expect(refused.stderr.contains("--force"))
+        #expect(try String(contentsOfFile: target + "/dump.rdb", encoding: .utf8) == "old")
+
+        try cairn.ok(["restore", "latest", "--target", target, "--force"])
+        #expect(try String(contentsOfFile: target + "/dump.rdb", encoding: .utf8) == "new")
+        #expect(try String(contentsOfFile: target + "/dump.rdb.old", encoding: .utf8) == "old")
+    }
+
+    @Test func includeRestoresOnlyMatchingPaths() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("redis")
+        try TreeFixtures.makeAwkwardTree(at: source, largeFileSize: 1 << 20)
+        _ = try cairn.backup([source])
+        let target = scratch.path("only-aof")
+        try cairn.ok(["restore", "latest", "--target", target, "--include", "appendonlydir"])
+        let restored = TreeFixtures.snapshot(of: target).map(\.path)
+        #expect(restored.contains("appendonlydir/appendonly.aof.manifest"))
+        #expect(!restored.contains("dump.rdb"))
+    }
+
+    @Test func listingsDiffAndStatsDescribeSnapshots() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/a", Array("one".utf8))
+        try TreeFixtures.write(source + "/b", Array("two".utf8))
+        let first = try cairn.backup([source], extra: ["--tag", "nightly", "--time", "2026-11-20T00:00:00Z"])
+        try TreeFixtures.write(source + "/b", Array("changed".utf8))
+        unlink(source + "/a")
+        try TreeFixtures.write(source + "/c", Array("three".utf8))
+        _ = try cairn.backup([source])
+
+        let snapshots = try cairn.snapshots()
+        #expect(snapshots.count == 2)
+        let oldest = try #require(snapshots.first)
+        for key in ["id", "time", "hostname", "tags", "paths", "files", "bytes", "added_bytes"] {
+            #expect(oldest[key] != nil, "snapshots --json lacks \(key)")
+        }
+        #expect(oldest["time"] as? String == "2026-11-20T00:00:00.000Z")
+        #expect(oldest["tags"] as? [String] == ["nightly"])
+        #expect(oldest["id"] as? String == first["snapshot_id"] as? String)
+
+        let short = try #require(first["short_id"] as? String)
+        let listing = try cairn.ok(["ls", short]).stdout
+        #expect(listing.contains(" a\n") && listing.contains(" b\n"))
+        let diff = try cairn.ok(["diff", short, "latest"]).stdout
+        #expect(diff.contains("-  a"))
+        #expect(diff.contains("+  c"))
+        #expect(diff.contains("M  b"))
+        let stats = try #require(try cairn.ok(["stats", "--json"]).json as? [String: Any])
+        #expect(stats["snapshots"] as? Int == 2)
+        #expect((stats["dedup_ratio"] as? Double ?? 0) > 0)
+    }
+}
