@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Thin, errno-checked wrappers over the POSIX calls the local store needs.
 enum FileIO {

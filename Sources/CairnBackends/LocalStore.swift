@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CairnCore
 
 /// A repository in a local directory. Files are written under a temporary name in `tmp/`,
@@ -21,7 +17,7 @@ public struct LocalStore: ObjectStore {
 
     /// Creates the folder layout; fails if `root` exists and is not empty.
     public func create() throws {
-        var info = stat()
+        var info = Glibc.stat()
         if lstat(root, &info) == 0 {
             guard (info.st_mode & S_IFMT) == S_IFDIR else {
                 throw StoreError(.usage, "\(root) exists and is not a directory", hint: "choose a new path for the repository")
@@ -110,7 +106,7 @@ public struct LocalStore: ObjectStore {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw missingOrError(errno, key, path) }
         defer { close(fd) }
-        var info = stat()
+        var info = Glibc.stat()
         guard fstat(fd, &info) == 0 else { throw StoreError.fromErrno(errno, "stat", path: path) }
         return try FileIO.readExactly(fd, count: Int(info.st_size), offset: 0, path: path)
     }

@@ -23,11 +23,7 @@ public struct SystemError: Error, CustomStringConvertible {
     public var description: String { "\(operation): \(String(cString: strerror(code)))" }
 }
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 extension StoreError {
     /// Maps an errno from a file operation on `path` to a categorized error.

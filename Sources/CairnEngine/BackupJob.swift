@@ -44,11 +44,11 @@ public struct BackupResult: Sendable {
 public struct BackupJob {
     let repository: Repository
     let request: BackupRequest
-    let progress: Progress
+    let progress: WorkProgress
     let logger: Logger
     let clock: any WallClock
 
-    public init(repository: Repository, request: BackupRequest, progress: Progress = Progress(),
+    public init(repository: Repository, request: BackupRequest, progress: WorkProgress = WorkProgress(),
                 clock: any WallClock = SystemClock(), logger: Logger) {
         self.repository = repository
         self.request = request

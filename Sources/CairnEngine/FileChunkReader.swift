@@ -13,12 +13,12 @@ struct FileReadError: Error {
 final class FileChunkReader {
     private let repository: Repository
     private let blobs: BlobWriter
-    private let progress: Progress
+    private let progress: WorkProgress
     private let faults: FaultInjector
     private let buffer: UnsafeMutableRawBufferPointer
     private var chunkedBytes: Int64 = 0
 
-    init(repository: Repository, blobs: BlobWriter, progress: Progress, faults: FaultInjector) {
+    init(repository: Repository, blobs: BlobWriter, progress: WorkProgress, faults: FaultInjector) {
         self.repository = repository
         self.blobs = blobs
         self.progress = progress

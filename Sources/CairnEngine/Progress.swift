@@ -1,7 +1,7 @@
 import Foundation
 
 /// Counters the engine advances and the CLI renders (on a terminal: bytes, files, rate, ETA).
-public final class Progress: @unchecked Sendable {
+public final class WorkProgress: @unchecked Sendable {
     private let lock = NSLock()
     private var _files = 0
     private var _bytes: Int64 = 0

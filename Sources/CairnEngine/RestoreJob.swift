@@ -36,10 +36,10 @@ public struct RestoreJob {
     let repository: Repository
     let snapshot: Snapshot
     let request: RestoreRequest
-    let progress: Progress
+    let progress: WorkProgress
     let logger: Logger
 
-    public init(repository: Repository, snapshot: Snapshot, request: RestoreRequest, progress: Progress = Progress(), logger: Logger) {
+    public init(repository: Repository, snapshot: Snapshot, request: RestoreRequest, progress: WorkProgress = WorkProgress(), logger: Logger) {
         self.repository = repository
         self.snapshot = snapshot
         self.request = request

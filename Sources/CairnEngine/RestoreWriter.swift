@@ -7,11 +7,11 @@ final class RestoreWriter {
     let target: SystemPath
     let request: RestoreRequest
     let reader: BlobReader
-    let progress: Progress
+    let progress: WorkProgress
     private(set) var ownershipWarning = ""
     private let isRoot = geteuid() == 0
 
-    init(target: SystemPath, request: RestoreRequest, repository: Repository, progress: Progress) {
+    init(target: SystemPath, request: RestoreRequest, repository: Repository, progress: WorkProgress) {
         self.target = target
         self.request = request
         self.reader = BlobReader(repository: repository, workers: request.workers)

@@ -40,14 +40,15 @@ public final class BlobWriter {
 
     /// Stores the chunks of `buffer` cut at `lengths` (in order) and returns their ids.
     public func store(_ buffer: UnsafeRawBufferPointer, lengths: [Int], kind: BlobKind) throws -> [ChunkID] {
-        var offsets: [Int] = []
-        offsets.reserveCapacity(lengths.count)
+        var starts: [Int] = []
+        starts.reserveCapacity(lengths.count)
         var position = 0
         for length in lengths {
-            offsets.append(position)
+            starts.append(position)
             position += length
         }
         precondition(position <= buffer.count, "chunk lengths exceed the buffer")
+        let offsets = starts
         let shared = SharedBytes(buffer: buffer)
         let hasher = repository.hasher
         let ids = ResultSlots<ChunkID>(count: lengths.count)
@@ -56,16 +57,17 @@ public final class BlobWriter {
         }
         let chunkIDs = ids.values
 
-        var fresh: [Int] = []
+        var newItems: [Int] = []
         var seenInBatch = Set<ChunkID>()
         for (item, id) in chunkIDs.enumerated() {
             if pending.contains(id) || seenInBatch.contains(id) { continue }
             if try repository.catalog.contains(id) { continue }
             seenInBatch.insert(id)
-            fresh.append(item)
+            newItems.append(item)
         }
         statistics.chunks += lengths.count
 
+        let fresh = newItems
         let envelope = repository.envelope
         let compressors = self.compressors
         let sealed = ResultSlots<(bytes: [UInt8], compression: CompressionAlgorithm)>(count: fresh.count)

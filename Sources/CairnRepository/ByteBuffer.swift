@@ -98,7 +98,7 @@ struct ByteReader {
         return Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)
     }
 
-    mutating func bytes() throws -> [UInt8] {
+    mutating func lengthPrefixedBytes() throws -> [UInt8] {
         let count = try varint()
         guard count <= UInt64(remaining) else { throw truncated() }
         return try raw(Int(count))

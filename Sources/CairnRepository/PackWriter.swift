@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import CairnBackends
 import CairnCatalog
 import CairnCodec

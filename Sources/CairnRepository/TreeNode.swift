@@ -93,7 +93,7 @@ public struct TreeNode: Sendable, Equatable {
         guard let kind = Kind(rawValue: try reader.u8()) else {
             throw RepositoryError(.integrity, "snapshot tree has an unknown node kind")
         }
-        let path = try reader.bytes()
+        let path = try reader.lengthPrefixedBytes()
         let mode = UInt32(truncatingIfNeeded: try reader.varint())
         let uid = UInt32(truncatingIfNeeded: try reader.varint())
         let gid = UInt32(truncatingIfNeeded: try reader.varint())
@@ -104,7 +104,7 @@ public struct TreeNode: Sendable, Equatable {
         let ctimeNanoseconds = Int32(bitPattern: UInt32(truncatingIfNeeded: try reader.varint()))
         let inode = try reader.varint()
         let device = try reader.varint()
-        let target = try reader.bytes()
+        let target = try reader.lengthPrefixedBytes()
         return TreeNode(kind: kind, path: path, mode: mode, uid: uid, gid: gid, size: size,
                         modificationSeconds: mtime, modificationNanoseconds: mtimeNanoseconds,
                         changeSeconds: ctime, changeNanoseconds: ctimeNanoseconds, inode: inode, device: device,

@@ -50,7 +50,7 @@ struct BackupCommand: ParsableCommand {
         request.time = time.flatMap(RFC3339.parse)
         request.forceReread = forceReread
         request.faults = FaultSetup.fromEnvironment()
-        let progress = Progress()
+        let progress = WorkProgress()
         let renderer = ProgressRenderer(progress, verb: "backup", enabled: !options.quiet && !json)
         let result: BackupResult
         do {

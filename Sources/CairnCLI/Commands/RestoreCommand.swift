@@ -48,7 +48,7 @@ struct RestoreCommand: ParsableCommand {
         request.includes = includes
         request.force = force
         request.restoreOwnership = !noOwner
-        let progress = Progress()
+        let progress = WorkProgress()
         let renderer = ProgressRenderer(progress, verb: "restore", enabled: !options.quiet && !json)
         let started = Date()
         let result: RestoreResult

@@ -5,12 +5,12 @@ import Foundation
 /// Redraws one status line on a terminal while long work runs: bytes, files, rate, ETA.
 /// Off the terminal (cron) it draws nothing; commands print one summary line at the end.
 final class ProgressRenderer: @unchecked Sendable {
-    private let progress: Progress
+    private let progress: WorkProgress
     private let verb: String
     private let started = Date()
     private var timer: DispatchSourceTimer?
 
-    init(_ progress: Progress, verb: String, enabled: Bool) {
+    init(_ progress: WorkProgress, verb: String, enabled: Bool) {
         self.progress = progress
         self.verb = verb
         guard enabled && Console.stderrIsTerminal else { return }
@@ -34,7 +34,8 @@ final class ProgressRenderer: @unchecked Sendable {
                 line += "  ETA \(Int(remaining))s"
             }
         }
-        line += "  \(Rendering.size(Int64(rate)))/s  files \(reading.files)"
+        let rateText = Rendering.size(Int64(rate))
+        line += "  " + rateText + "/s  files " + String(reading.files)
         if reading.totalFiles > 0 { line += "/\(reading.totalFiles)" }
         FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
     }

@@ -1,0 +1,202 @@
+import CairnCore
+import CSQLite
+import Foundation
+
+/// The SQLite catalog: a rebuildable cache of the repository's index and snapshot objects.
+/// One row per chunk (its single location), per pack, per index object and per snapshot.
+/// Lookups are point queries on prepared statements; nothing is loaded whole. Every call is
+/// serialized by an internal lock.
+public final class Catalog: @unchecked Sendable {
+    let connection: SQLiteConnection
+    let lock = NSLock()
+
+    /// Opens or creates the catalog at `path` (parent folders 0700, file 0600) and migrates it.
+    public init(path: String) throws {
+        let parent = (path as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true,
+                                                 attributes: [.posixPermissions: 0o700])
+        let existed = FileManager.default.fileExists(atPath: path)
+        connection = try SQLiteConnection(path: path)
+        if !existed { chmod(path, 0o600) }
+        try configure()
+    }
+
+    private init(connection: SQLiteConnection) throws {
+        self.connection = connection
+        try configure()
+    }
+
+    public static func inMemory() throws -> Catalog {
+        try Catalog(connection: SQLiteConnection(path: ":memory:"))
+    }
+
+    private func configure() throws {
+        try connection.execute("PRAGMA journal_mode=WAL")
+        try connection.execute("PRAGMA synchronous=NORMAL")
+        try connection.execute("PRAGMA foreign_keys=ON")
+        try connection.execute("PRAGMA cache_size=-32768")
+        try migrate()
+    }
+
+    private func migrate() throws {
+        try connection.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied REAL NOT NULL)")
+        var applied = Set<String>()
+        let query = try connection.statement("SELECT name FROM migrations")
+        while try query.step() { applied.insert(query.text(0)) }
+        let known = Set(Migrations.all.map(\.name))
+        if let unknown = applied.subtracting(known).sorted().first {
+            throw CatalogError(.failure, "the catalog was written by a newer cairn (migration \(unknown))",
+                               hint: "upgrade cairn, or delete the catalog to rebuild it")
+        }
+        for migration in Migrations.all where !applied.contains(migration.name) {
+            try connection.execute("BEGIN IMMEDIATE")
+            do {
+                try connection.execute(migration.sql)
+                try connection.statement("INSERT INTO migrations (name, applied) VALUES (?, ?)")
+                    .bind(1, migration.name).bind(2, Date().timeIntervalSince1970).run()
+                try connection.execute("COMMIT")
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    public func close() {
+        lock.lock(); defer { lock.unlock() }
+        connection.close()
+    }
+
+    func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock(); defer { lock.unlock() }
+        return try body()
+    }
+
+    /// Runs `body` in one transaction (BEGIN IMMEDIATE … COMMIT; ROLLBACK when it throws).
+    public func write<T>(_ body: (CatalogWriter) throws -> T) throws -> T {
+        try locked {
+            try connection.execute("BEGIN IMMEDIATE")
+            do {
+                let result = try body(CatalogWriter(connection: connection))
+                try connection.execute("COMMIT")
+                return result
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    // MARK: Reads
+
+    public func location(of chunk: ChunkID) throws -> ChunkLocation? {
+        try locked {
+            let query = try connection.statement("""
+                SELECT p.id, c.offset, c.stored_length, c.raw_length, c.kind, c.compression
+                FROM chunks c JOIN packs p ON p.rowid = c.pack WHERE c.id = ?
+                """).bind(1, chunk.hash)
+            guard try query.step() else { return nil }
+            return ChunkLocation(pack: PackID(try query.hash(0)), offset: query.int64(1), storedLength: Int32(query.int64(2)),
+                                 rawLength: Int32(query.int64(3)), kind: BlobKind(rawValue: UInt8(query.int64(4))) ?? .data,
+                                 compression: UInt8(query.int64(5)))
+        }
+    }
+
+    public func contains(_ chunk: ChunkID) throws -> Bool {
+        try locked {
+            try connection.statement("SELECT 1 FROM chunks WHERE id = ?").bind(1, chunk.hash).step()
+        }
+    }
+
+    public func indexIDs() throws -> Set<IndexID> {
+        try locked {
+            var ids = Set<IndexID>()
+            let query = try connection.statement("SELECT id FROM indexes")
+            while try query.step() { ids.insert(IndexID(try query.hash(0))) }
+            return ids
+        }
+    }
+
+    /// Every snapshot, ordered by time, then id.
+    public func snapshots() throws -> [SnapshotRow] {
+        try locked {
+            var rows: [SnapshotRow] = []
+            let query = try connection.statement("SELECT id, time, hostname, document FROM snapshots ORDER BY time, id")
+            while try query.step() { rows.append(try snapshotRow(query)) }
+            return rows
+        }
+    }
+
+    public func snapshot(_ id: SnapshotID) throws -> SnapshotRow? {
+        try locked {
+            let query = try connection.statement("SELECT id, time, hostname, document FROM snapshots WHERE id = ?").bind(1, id.hash)
+            return try query.step() ? try snapshotRow(query) : nil
+        }
+    }
+
+    private func snapshotRow(_ query: Statement) throws -> SnapshotRow {
+        SnapshotRow(id: SnapshotID(try query.hash(0)), time: Date(timeIntervalSince1970: query.double(1)),
+                    hostname: query.text(2), document: query.bytes(3))
+    }
+
+    public func snapshotIDs(withPrefix hexPrefix: String) throws -> [SnapshotID] {
+        try snapshots().map(\.id).filter { $0.hex.hasPrefix(hexPrefix.lowercased()) }
+    }
+
+    public func packIDs() throws -> [PackID] {
+        try locked {
+            var ids: [PackID] = []
+            let query = try connection.statement("SELECT id FROM packs")
+            while try query.step() { ids.append(PackID(try query.hash(0))) }
+            return ids
+        }
+    }
+
+    public func packSize(_ pack: PackID) throws -> Int64? {
+        try locked {
+            let query = try connection.statement("SELECT size FROM packs WHERE id = ?").bind(1, pack.hash)
+            return try query.step() ? query.int64(0) : nil
+        }
+    }
+
+    /// The pack's chunks whose location is this pack, ordered by offset.
+    public func entries(inPack pack: PackID) throws -> [PackEntry] {
+        try locked {
+            var entries: [PackEntry] = []
+            let query = try connection.statement("""
+                SELECT c.id, c.kind, c.compression, c.offset, c.stored_length, c.raw_length
+                FROM chunks c JOIN packs p ON p.rowid = c.pack WHERE p.id = ? ORDER BY c.offset
+                """).bind(1, pack.hash)
+            while try query.step() { entries.append(try entry(query)) }
+            return entries
+        }
+    }
+
+    func entry(_ query: Statement) throws -> PackEntry {
+        PackEntry(chunk: ChunkID(try query.hash(0)), kind: BlobKind(rawValue: UInt8(query.int64(1))) ?? .data,
+                  compression: UInt8(query.int64(2)), offset: query.int64(3), storedLength: Int32(query.int64(4)),
+                  rawLength: Int32(query.int64(5)))
+    }
+
+    public func statistics() throws -> CatalogStatistics {
+        try locked {
+            let packs = try connection.statement("SELECT count(*), coalesce(sum(size), 0) FROM packs")
+            _ = try packs.step()
+            let packCount = Int(packs.int64(0)), packBytes = packs.int64(1)
+            let chunks = try connection.statement("SELECT count(*), coalesce(sum(stored_length), 0), coalesce(sum(raw_length), 0) FROM chunks")
+            _ = try chunks.step()
+            let chunkCount = Int(chunks.int64(0)), stored = chunks.int64(1), raw = chunks.int64(2)
+            let snapshots = try connection.statement("SELECT count(*) FROM snapshots")
+            _ = try snapshots.step()
+            return CatalogStatistics(packCount: packCount, packBytes: packBytes, chunkCount: chunkCount,
+                                     storedChunkBytes: stored, rawChunkBytes: raw, snapshotCount: Int(snapshots.int64(0)))
+        }
+    }
+
+    public func value(forMeta key: String) throws -> String? {
+        try locked {
+            let query = try connection.statement("SELECT value FROM meta WHERE key = ?").bind(1, key)
+            return try query.step() ? query.text(0) : nil
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import CairnCore
+import CZstd
+
+/// Compression algorithm ids stored per blob. Never reused.
+public enum CompressionAlgorithm: UInt8, Sendable {
+    case none = 0
+    case zstd = 1
+}
+
+/// A zstd compression context, reused across calls. One per thread (not thread-safe).
+public final class ZstdCompressor {
+    private let context: OpaquePointer
+    private let level: Int32
+    private var output: [UInt8] = []
+
+    public init(level: Int32) {
+        context = ZSTD_createCCtx()
+        self.level = level
+        ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
+    }
+
+    deinit { ZSTD_freeCCtx(context) }
+
+    /// The compressed bytes, or nil when compression does not make the data smaller.
+    public func compress(_ input: UnsafeRawBufferPointer) throws -> [UInt8]? {
+        guard input.count > 0 else { return nil }
+        let bound = ZSTD_compressBound(input.count)
+        if output.count < bound { output = [UInt8](repeating: 0, count: bound) }
+        let written = output.withUnsafeMutableBytes { out in
+            ZSTD_compress2(context, out.baseAddress, bound, input.baseAddress, input.count)
+        }
+        if ZSTD_isError(written) != 0 {
+            throw CodecError(.failure, "zstd compression failed: \(String(cString: ZSTD_getErrorName(written)))")
+        }
+        guard written < input.count else { return nil }
+        return Array(output[0..<written])
+    }
+}
+
+/// A zstd decompression context, reused across calls. One per thread.
+public final class ZstdDecompressor {
+    private let context: OpaquePointer
+
+    public init() { context = ZSTD_createDCtx() }
+
+    deinit { ZSTD_freeDCtx(context) }
+
+    /// Decompresses a frame that must decode to exactly `rawLength` bytes.
+    public func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int) throws -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: rawLength)
+        let written = output.withUnsafeMutableBytes { out in
+            ZSTD_decompressDCtx(context, out.baseAddress, rawLength, input.baseAddress, input.count)
+        }
+        if ZSTD_isError(written) != 0 {
+            throw CodecError(.integrity, "zstd frame is corrupt: \(String(cString: ZSTD_getErrorName(written)))")
+        }
+        guard written == rawLength else {
+            throw CodecError(.integrity, "zstd frame decoded to \(written) bytes, expected \(rawLength)")
+        }
+        return output
+    }
+}

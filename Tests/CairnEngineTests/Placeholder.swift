@@ -1,0 +1,2 @@
+import Testing
+@Suite struct EnginePlaceholder { @Test func nothingYet() {} }

@@ -1,0 +1,2 @@
+import Testing
+@Suite struct RepositoryPlaceholder { @Test func nothingYet() {} }
