@@ -40,11 +40,7 @@ final class RestoreWriter {
                 let ids = try chunks.nextChunks(limit: 64)
                 if ids.isEmpty { break }
                 for plain in try reader.read(ids) {
-                    if plain.allSatisfy({ $0 == 0 }) {
-                        sparse = true
-                    } else {
-                        try plain.withUnsafeBytes { try writeAll(fd, $0, at: written, path: temporary) }
-                    }
+                    if try writeSkippingZeros(fd, plain, at: written, path: temporary) { sparse = true }
                     written += Int64(plain.count)
                     progress.addBytes(Int64(plain.count))
                 }
@@ -157,6 +153,46 @@ final class RestoreWriter {
     private func temporaryName(for path: SystemPath) -> SystemPath {
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         return path.parent.appending(Array(".".utf8) + path.lastComponent + Array(".cairn-\(suffix)".utf8))
+    }
+
+    /// Writes `bytes` at `offset`, leaving 4 KiB blocks of zeros as holes; true if any was left.
+    private func writeSkippingZeros(_ fd: Int32, _ bytes: [UInt8], at offset: Int64, path: SystemPath) throws -> Bool {
+        let block = 4096
+        var skipped = false
+        try bytes.withUnsafeBytes { raw in
+            var start = 0
+            while start < raw.count {
+                // Extend a run of non-zero blocks, then write it in one call.
+                var end = start
+                while end < raw.count {
+                    let blockEnd = min(end + block, raw.count)
+                    if blockEnd - end == block && Self.isZero(UnsafeRawBufferPointer(rebasing: raw[end..<blockEnd])) { break }
+                    end = blockEnd
+                }
+                if end > start {
+                    try writeAll(fd, UnsafeRawBufferPointer(rebasing: raw[start..<end]), at: offset + Int64(start), path: path)
+                }
+                if end < raw.count {
+                    skipped = true
+                    end += block
+                }
+                start = end
+            }
+        }
+        return skipped
+    }
+
+    private static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var index = 0
+        while index + 8 <= bytes.count {
+            if bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self) != 0 { return false }
+            index += 8
+        }
+        while index < bytes.count {
+            if bytes[index] != 0 { return false }
+            index += 1
+        }
+        return true
     }
 
     private func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64, path: SystemPath) throws {

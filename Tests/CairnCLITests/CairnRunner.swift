@@ -51,8 +51,8 @@ struct CairnRunner {
         process.currentDirectoryURL = URL(fileURLWithPath: scratch.root)
         let out = scratch.path("stdout-\(UUID().uuidString)")
         let err = scratch.path("stderr-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: err, contents: nil)
         let outHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
         let errHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
         process.standardOutput = outHandle
