@@ -45,6 +45,8 @@ struct BackupCommand: ParsableCommand {
 
     func run() throws {
         let repository = try options.open()
+        let lock = try options.lock(repository, exclusive: false, command: "backup")
+        defer { lock.release() }
         var request = BackupRequest(paths: paths, identity: options.identity, workingDirectory: Environment.workingDirectory)
         request.tags = tags
         request.time = time.flatMap(RFC3339.parse)

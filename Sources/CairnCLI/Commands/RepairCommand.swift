@@ -25,6 +25,8 @@ struct RepairIndexCommand: ParsableCommand {
 
     func run() throws {
         let repository = try options.open()
+        let lock = try options.lock(repository, exclusive: true, command: "repair index")
+        defer { lock.release() }
         let report = try repository.rebuildCatalog()
         if !options.quiet {
             Console.out("loaded \(report.indexes) index object(s) and \(report.snapshots) snapshot(s); "

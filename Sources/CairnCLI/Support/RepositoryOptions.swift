@@ -16,6 +16,9 @@ struct RepositoryOptions: ParsableArguments {
             help: ArgumentHelp("Where the SQLite catalog (a rebuildable cache) lives. Default: REPO/cache for local repositories.", valueName: "dir"))
     var cacheDirectory: String?
 
+    @Option(help: ArgumentHelp("How long to wait for a conflicting lock (e.g. 30s, 10m, 1h). Default: do not wait.", valueName: "duration"))
+    var lockWait: String?
+
     @Flag(name: .shortAndLong, help: "Print only errors.")
     var quiet = false
 
@@ -46,6 +49,12 @@ struct RepositoryOptions: ParsableArguments {
         let store = try store()
         let cache = cacheDirectory ?? Environment.value("CAIRN_CACHE_DIR").map { $0 + "/" + "catalog" } ?? (store.location + "/cache")
         return try Repository.open(store: store, password: { try PasswordSource.read() }, cacheDirectory: cache, logger: logger)
+    }
+
+    /// Takes the repository lock for a command: shared for backups, exclusive for prune and repair.
+    func lock(_ repository: Repository, exclusive: Bool, command: String) throws -> RepositoryLock {
+        try RepositoryLock.acquire(store: repository.store, exclusive: exclusive, command: command, identity: identity,
+                                   wait: try DurationText.seconds(lockWait ?? "0"), logger: logger)
     }
 
     var identity: Identity {

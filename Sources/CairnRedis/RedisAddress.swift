@@ -1,0 +1,50 @@
+import Foundation
+
+/// Where a Redis server listens and how to log in: `redis://[user:pass@]host:port[/db]` or
+/// `unix:///path/to/redis.sock`.
+public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
+    public enum Endpoint: Sendable, Equatable {
+        case tcp(host: String, port: Int)
+        case unix(path: String)
+    }
+
+    public var endpoint: Endpoint
+    public var username: String?
+    public var password: String?
+    public var database: Int
+
+    public init(endpoint: Endpoint, username: String? = nil, password: String? = nil, database: Int = 0) {
+        self.endpoint = endpoint; self.username = username; self.password = password; self.database = database
+    }
+
+    /// Parses a URL; `fallbackPassword` (REDISCLI_AUTH, a password file) applies when the URL has none.
+    public init(parsing text: String, fallbackPassword: String? = nil) throws {
+        if text.hasPrefix("unix://") {
+            let path = String(text.dropFirst("unix://".count))
+            guard path.hasPrefix("/") else { throw RedisError(.usage, "unix:// addresses need an absolute path, e.g. unix:///run/redis/redis.sock") }
+            self.init(endpoint: .unix(path: path), password: fallbackPassword)
+            return
+        }
+        guard text.hasPrefix("redis://"), let url = URLComponents(string: text), let host = url.host, !host.isEmpty else {
+            throw RedisError(.usage, "\(text) is not a Redis address", hint: "use redis://[user:password@]host:port[/db] or unix:///path")
+        }
+        let database = Int(url.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))) ?? 0
+        var username = url.user?.removingPercentEncoding
+        var password = url.password?.removingPercentEncoding
+        if username == "" { username = nil }
+        if password == nil, let user = username, url.password == nil, text.contains(":\(user)@") == false, text.contains("@") {
+            // redis://secret@host: a lone user part is the password, as redis-cli reads it.
+            password = user
+            username = nil
+        }
+        self.init(endpoint: .tcp(host: host, port: url.port ?? 6379), username: username,
+                  password: password ?? fallbackPassword, database: database)
+    }
+
+    public var description: String {
+        switch endpoint {
+        case .tcp(let host, let port): return "redis://\(host):\(port)" + (database != 0 ? "/\(database)" : "")
+        case .unix(let path): return "unix://\(path)"
+        }
+    }
+}
