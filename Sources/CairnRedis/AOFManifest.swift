@@ -7,6 +7,10 @@ public struct AOFManifest: Sendable, Equatable {
         public var name: String
         public var sequence: Int
         public var type: FileType
+
+        public init(name: String, sequence: Int, type: FileType) {
+            self.name = name; self.sequence = sequence; self.type = type
+        }
     }
 
     public var entries: [Entry]

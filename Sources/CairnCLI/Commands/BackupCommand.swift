@@ -2,6 +2,7 @@ import ArgumentParser
 import CairnCore
 import CairnEngine
 import CairnRepository
+import CairnRedis
 import Foundation
 import Glibc
 
@@ -14,14 +15,30 @@ struct BackupCommand: ParsableCommand {
         whose size, mtime, ctime and inode are unchanged reuse their chunks, and new data is cut into \
         content-defined chunks that deduplicate against everything in the repository.
 
-        For a live Redis server, back up after BGSAVE finished, or back up a stopped server's directory.
+        With --redis, Cairn captures a live server consistently: it runs BGSAVE and waits for it (by \
+        INFO persistence, not LASTSAVE), freezes dump.rdb and exactly one generation of the multi-part AOF \
+        with hard links, validates every RDB (structure and CRC64) and commits the snapshot only if all is \
+        well. Plain directories are validated the same way: a truncated or corrupt dump.rdb is refused.
 
         EXAMPLES:
-          cairn backup --repo /srv/backups/redis /var/lib/redis
+          cairn backup --redis redis://127.0.0.1:6379 --tag nightly
+          REDISCLI_AUTH=secret cairn backup --redis redis://10.0.0.5:6379 --data-dir /var/lib/redis
+          cairn backup /var/lib/redis                       # a stopped server's directory
           cairn backup --tag nightly --json /var/lib/redis
         """)
 
     @OptionGroup var options: RepositoryOptions
+
+    @OptionGroup var redisOptions: RedisOptions
+
+    @Option(help: ArgumentHelp("The server's data directory, when CONFIG GET dir is renamed or not permitted.", valueName: "dir"))
+    var dataDir: String?
+
+    @Option(help: ArgumentHelp("Seconds to wait for BGSAVE.", valueName: "seconds"))
+    var bgsaveTimeout: Double = 3600
+
+    @Flag(help: "Do not validate RDB files in plain directory backups.")
+    var skipRDBCheck = false
 
     @Option(name: .customLong("tag"), help: "Tag the snapshot (repeatable).")
     var tags: [String] = []
@@ -39,7 +56,12 @@ struct BackupCommand: ParsableCommand {
     var paths: [String] = []
 
     func validate() throws {
-        if paths.isEmpty { throw ValidationError("name at least one path to back up, e.g. /var/lib/redis") }
+        if paths.isEmpty && redisOptions.redis == nil {
+            throw ValidationError("name at least one path to back up (e.g. /var/lib/redis), or a server with --redis URL")
+        }
+        if !paths.isEmpty && redisOptions.redis != nil {
+            throw ValidationError("give either paths or --redis, not both")
+        }
         if let time, RFC3339.parse(time) == nil { throw ValidationError("--time must be RFC 3339, e.g. 2026-11-20T00:00:00Z") }
     }
 
@@ -47,7 +69,27 @@ struct BackupCommand: ParsableCommand {
         let repository = try options.open()
         let lock = try options.lock(repository, exclusive: false, command: "backup")
         defer { lock.release() }
+        var capture: CapturedDataDirectory?
         var request = BackupRequest(paths: paths, identity: options.identity, workingDirectory: Environment.workingDirectory)
+        if let address = try redisOptions.address() {
+            var captureRequest = RedisCaptureRequest(address: address, dataDirectory: dataDir)
+            captureRequest.bgsaveTimeout = bgsaveTimeout
+            let captured = try RedisCapture(request: captureRequest, logger: options.logger).run()
+            capture = captured
+            request.paths = [captured.stagingDirectory]
+            request.recordedPaths = [captured.dataDirectory]
+            request.redis = captured.metadata
+        } else if !skipRDBCheck {
+            var metadata: [String: String] = [:]
+            for path in paths where FileManager.default.fileExists(atPath: path) {
+                metadata.merge(try RedisDirectoryValidator.validate(path)) { first, _ in first }
+            }
+            if !metadata.isEmpty {
+                metadata["capture"] = "directory"
+                request.redis = metadata
+            }
+        }
+        defer { capture?.remove() }
         request.tags = tags
         request.time = time.flatMap(RFC3339.parse)
         request.forceReread = forceReread

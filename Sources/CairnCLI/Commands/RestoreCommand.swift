@@ -19,12 +19,13 @@ struct RestoreCommand: ParsableCommand {
           cairn restore latest --target /tmp/restore
           cairn restore 3f2a9c1e --target /var/lib/redis --force
           cairn restore latest --target /tmp/r --include 'appendonlydir/*'
+          cairn restore --at 3D --target /tmp/three-days-ago
+          cairn restore --at 2026-11-20T00:00 --target /tmp/r
         """)
 
     @OptionGroup var options: RepositoryOptions
 
-    @Argument(help: "Snapshot id (or a prefix of it) or `latest`.")
-    var snapshot: String
+    @OptionGroup var selection: SnapshotSelectionOptions
 
     @Option(help: "Directory to restore into (created when missing).")
     var target: String
@@ -43,7 +44,7 @@ struct RestoreCommand: ParsableCommand {
 
     func run() throws {
         let repository = try options.open()
-        let chosen = try SnapshotQueries.resolve(snapshot, in: repository)
+        let chosen = try selection.resolve(in: repository, quiet: options.quiet || json)
         var request = RestoreRequest(target: target)
         request.includes = includes
         request.force = force

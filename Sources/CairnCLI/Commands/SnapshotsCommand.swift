@@ -25,11 +25,13 @@ struct SnapshotsCommand: ParsableCommand {
             Console.json(snapshots.map(Rendering.snapshotJSON))
             return
         }
-        Console.table(["ID", "Time", "Host", "Tags", "Files", "Size", "Added", "Paths"], snapshots.map { snapshot in
+        Console.table(["ID", "Time", "Host", "Tags", "Files", "Size", "Added", "Redis", "Keys", "Paths"], snapshots.map { snapshot in
             let document = snapshot.document
+            let redis = document.redis ?? [:]
             return [snapshot.id.short, Rendering.localTime(document.time), document.hostname, document.tags.joined(separator: ","),
                     String(document.summary.files), Rendering.size(document.summary.bytes),
-                    Rendering.size(document.summary.addedBytes), document.paths.joined(separator: " ")]
+                    Rendering.size(document.summary.addedBytes), redis["redis_version"] ?? (redis["rdb_version"].map { "rdb " + $0 } ?? "-"),
+                    redis["keys"] ?? "-", document.paths.joined(separator: " ")]
         })
         if !options.quiet { Console.out("\(snapshots.count) snapshot(s)") }
     }

@@ -1,0 +1,74 @@
+import ArgumentParser
+import CairnEngine
+import CairnRedis
+import CairnRepository
+import Foundation
+
+struct RedisRestoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "redis-restore",
+        abstract: "Restore a snapshot into a Redis server's data directory, safely.",
+        discussion: """
+        The whole procedure, each step printed before it is taken: stop the server so it cannot overwrite \
+        the restored file on shutdown (SHUTDOWN NOSAVE, or --stop-command); move the current dump.rdb and \
+        AOF folder aside as *.old (nothing is deleted); place the snapshot's RDB with its numeric owner \
+        (or --owner); when AOF is on, install the RDB as the AOF base with a fresh manifest so the server \
+        loads exactly the snapshot; start (--start-command); wait for loading; compare key counts with the \
+        snapshot (keys whose TTL passed since the backup excepted). --dry-run prints the plan only.
+
+        EXAMPLES:
+          cairn redis-restore latest --redis redis://127.0.0.1:6379 --conf /etc/redis/redis.conf \\
+              --stop-command 'systemctl stop redis-server' --start-command 'systemctl start redis-server'
+          cairn redis-restore --at 1D --data-dir /var/lib/redis --owner redis:redis --dry-run
+        """)
+
+    @OptionGroup var options: RepositoryOptions
+    @OptionGroup var selection: SnapshotSelectionOptions
+    @OptionGroup var redisOptions: RedisOptions
+
+    @Option(help: ArgumentHelp("The server's data directory (default: CONFIG GET dir, or dir in --conf).", valueName: "dir"))
+    var dataDir: String?
+
+    @Option(help: ArgumentHelp("The server's redis.conf, read for dir, dbfilename and AOF settings.", valueName: "file"))
+    var conf: String?
+
+    @Option(help: ArgumentHelp("Shell command that stops the server (default: SHUTDOWN NOSAVE through --redis).", valueName: "command"))
+    var stopCommand: String?
+
+    @Option(help: ArgumentHelp("Shell command that starts the server.", valueName: "command"))
+    var startCommand: String?
+
+    @Option(help: ArgumentHelp("Owner of the placed files, as USER:GROUP names or numbers (default: the snapshot's numeric ids).", valueName: "user:group"))
+    var owner: String?
+
+    @Flag(help: "Print the plan and change nothing.")
+    var dryRun = false
+
+    func run() throws {
+        let repository = try options.open()
+        let chosen = try selection.resolve(in: repository, quiet: options.quiet)
+        var request = RedisRestoreRequest()
+        request.dataDirectory = dataDir
+        request.address = try redisOptions.address()
+        request.configFile = conf
+        request.stopCommand = stopCommand
+        request.startCommand = startCommand
+        request.owner = try owner.map(OwnerParser.parse)
+        request.dryRun = dryRun
+        try RedisRestoreJob(repository: repository, snapshot: chosen, request: request, logger: options.logger) { line in
+            Console.out(line)
+        }.run()
+    }
+}
+
+enum OwnerParser {
+    /// `redis:redis` or `999:999`.
+    static func parse(_ text: String) throws -> (uid: UInt32, gid: UInt32) {
+        let parts = text.split(separator: ":").map(String.init)
+        guard parts.count == 2 else { throw CLIError(.usage, "--owner takes USER:GROUP, e.g. redis:redis or 999:999") }
+        let uid = UInt32(parts[0]) ?? getpwnam(parts[0])?.pointee.pw_uid
+        let gid = UInt32(parts[1]) ?? getgrnam(parts[1])?.pointee.gr_gid
+        guard let uid, let gid else { throw CLIError(.usage, "unknown user or group in --owner \(text)") }
+        return (uid, gid)
+    }
+}
