@@ -17,6 +17,9 @@ struct RedisServerFacts {
     /// CONFIG GET for the paths (falling back to `dataDirectory` when CONFIG is renamed or not
     /// permitted), INFO for the version, role and offsets.
     static func discover(_ client: RESPClient, dataDirectory override: String?) throws -> RedisServerFacts {
+        // PING first, so a missing or wrong password is reported as such and not mistaken for a
+        // CONFIG that is renamed or not permitted.
+        _ = try client.command(["PING"])
         func config(_ name: String) -> String? { try? client.config(name) }
         let directory = config("dir")
         guard let dataDirectory = override ?? directory else {

@@ -44,16 +44,18 @@ public enum Retention {
     /// Evaluates `policy` for every group. Within a group, snapshots are walked newest first; a
     /// bucket rule (hourly … yearly) keeps a snapshot when its calendar period (local time of
     /// `calendar`) differs from the last one that rule kept, until it has kept N; `keepLast`
-    /// keeps the N newest; `keepWithin` keeps those newer than now minus the age; `keepTags`
+    /// keeps the N newest; `keepWithin` keeps those newer than the group's newest snapshot minus
+    /// the age (as restic does, so a backup job that stopped running does not let retention eat
+    /// the last good snapshots); `keepTags`
     /// keeps those with any of the tags. Nothing else is kept.
     public static func evaluate(_ snapshots: [SnapshotSummary], policy: RetentionPolicy, groupBy: [GroupingKey],
-                                now: Date, calendar: Calendar) -> [RetentionGroup] {
+                                calendar: Calendar) -> [RetentionGroup] {
         var groups: [[String: String]: [SnapshotSummary]] = [:]
         for snapshot in snapshots {
             groups[groupKey(snapshot, groupBy), default: []].append(snapshot)
         }
         return groups.keys.sorted { $0.description < $1.description }.map { key in
-            RetentionGroup(key: key, decisions: decide(groups[key]!, policy: policy, now: now, calendar: calendar))
+            RetentionGroup(key: key, decisions: decide(groups[key]!, policy: policy, calendar: calendar))
         }
     }
 
@@ -82,7 +84,7 @@ public enum Retention {
         var lastPeriod: [Int]?
     }
 
-    static func decide(_ snapshots: [SnapshotSummary], policy: RetentionPolicy, now: Date, calendar: Calendar) -> [RetentionDecision] {
+    static func decide(_ snapshots: [SnapshotSummary], policy: RetentionPolicy, calendar: Calendar) -> [RetentionDecision] {
         let newestFirst = snapshots.sorted { ($0.time, $0.id) > ($1.time, $1.id) }
         func components(_ units: Set<Calendar.Component>) -> (Date) -> [Int] {
             { date in
@@ -97,7 +99,7 @@ public enum Retention {
         if let count = policy.keepWeekly { rules.append(BucketRule(name: "weekly snapshot", limit: count, period: components([.yearForWeekOfYear, .weekOfYear]))) }
         if let count = policy.keepMonthly { rules.append(BucketRule(name: "monthly snapshot", limit: count, period: components([.year, .month]))) }
         if let count = policy.keepYearly { rules.append(BucketRule(name: "yearly snapshot", limit: count, period: components([.year]))) }
-        let withinLimit = policy.keepWithin.map { $0.before(now, calendar: calendar) }
+        let withinLimit = newestFirst.first.flatMap { newest in policy.keepWithin.map { $0.before(newest.time, calendar: calendar) } }
 
         var decisions: [RetentionDecision] = []
         for (position, snapshot) in newestFirst.enumerated() {

@@ -44,26 +44,13 @@ struct CairnRunner {
 
     @discardableResult
     func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments
-        process.environment = environment.merging(extra) { _, new in new }
-        process.currentDirectoryURL = URL(fileURLWithPath: scratch.root)
         let out = scratch.path("stdout-\(UUID().uuidString)")
         let err = scratch.path("stderr-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: out, contents: nil)
-        _ = FileManager.default.createFile(atPath: err, contents: nil)
-        let outHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
-        let errHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
-        process.standardOutput = outHandle
-        process.standardError = errHandle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try outHandle.close()
-        try errHandle.close()
         defer { unlink(out); unlink(err) }
-        return Result(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
+        let pid = try Spawn.start(Self.binary, arguments, environment: environment.merging(extra) { _, new in new },
+                                  directory: scratch.root, stdout: out, stderr: err)
+        let exit = Spawn.wait(pid)
+        return Result(status: exit.status, signaled: exit.signaled,
                       stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
                       stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
     }

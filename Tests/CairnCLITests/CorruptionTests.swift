@@ -10,12 +10,12 @@ struct CorruptionTests {
         let source = scratch.path("data")
         TreeFixtures.makeDirectory(source)
         // Two files, each larger than a pack (4 MiB), so they live in different packs.
-        try TreeFixtures.write(source + "/dump.rdb", TreeFixtures.bytes(count: 6 << 20, seed: 21))
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 6 << 20, seed: 21))
         try TreeFixtures.write(source + "/zz-other.aof", TreeFixtures.bytes(count: 6 << 20, seed: 22))
         let summary = try cairn.backup([source])
         let short = try #require(summary["short_id"] as? String)
 
-        // Find the pack holding the first bytes of dump.rdb: the oldest data pack written.
+        // Find the pack holding the first bytes of dump.bin: the oldest data pack written.
         let packs = try FileManager.default.subpathsOfDirectory(atPath: cairn.repository + "/data")
             .filter { $0.count > 10 }
             .map { cairn.repository + "/data/" + $0 }
@@ -33,13 +33,13 @@ struct CorruptionTests {
         #expect(check.status == 13)
         let packName = URL(fileURLWithPath: damaged).lastPathComponent
         #expect(check.stdout.contains(packName))
-        #expect(check.stdout.contains("\(short): dump.rdb"))
+        #expect(check.stdout.contains("\(short): dump.bin"))
         #expect(!check.stdout.contains("zz-other.aof"))
 
         let whole = try cairn.run(["restore", "latest", "--target", scratch.path("all")])
         #expect(whole.status == 13)
-        #expect(whole.stderr.contains("dump.rdb"))
-        #expect(!FileManager.default.fileExists(atPath: scratch.path("all/dump.rdb")))
+        #expect(whole.stderr.contains("dump.bin"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("all/dump.bin")))
 
         try cairn.ok(["restore", "latest", "--target", scratch.path("other"), "--include", "zz-other.aof"])
         let restored = try Data(contentsOf: URL(fileURLWithPath: scratch.path("other/zz-other.aof")))

@@ -10,11 +10,11 @@ struct CrashSafetyTests {
         let cairn = try CairnRunner(scratch)
         let source = scratch.path("data")
         TreeFixtures.makeDirectory(source)
-        try TreeFixtures.write(source + "/dump.rdb", TreeFixtures.bytes(count: 6 << 20, seed: 1))
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 6 << 20, seed: 1))
         _ = try cairn.backup([source])
         let before = TreeFixtures.snapshot(of: source)
 
-        try TreeFixtures.write(source + "/dump.rdb", TreeFixtures.bytes(count: 12 << 20, seed: 2))
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 12 << 20, seed: 2))
         try TreeFixtures.write(source + "/appendonly.aof", TreeFixtures.bytes(count: 9 << 20, seed: 3))
         let killed = try cairn.run(["backup", source], environment: ["CAIRN_TEST_CRASH_AT": point])
         #expect(killed.signaled && killed.status == SIGKILL, "expected SIGKILL at \(point), got status \(killed.status): \(killed.stderr)")
@@ -47,7 +47,7 @@ struct CatalogRebuildTests {
         let source = scratch.path("data")
         try TreeFixtures.makeAwkwardTree(at: source, largeFileSize: 3 << 20)
         _ = try cairn.backup([source], extra: ["--tag", "one"])
-        try TreeFixtures.write(source + "/dump.rdb", TreeFixtures.bytes(count: 5 << 20, seed: 11))
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 5 << 20, seed: 11))
         _ = try cairn.backup([source], extra: ["--tag", "two"])
         let listing = try cairn.ok(["snapshots", "--json"]).stdout
 
@@ -75,7 +75,7 @@ struct CatalogRebuildTests {
         let cairn = try CairnRunner(scratch)
         let source = scratch.path("data")
         TreeFixtures.makeDirectory(source)
-        try TreeFixtures.write(source + "/dump.rdb", TreeFixtures.bytes(count: 10 << 20, seed: 4))
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 10 << 20, seed: 4))
         _ = try cairn.backup([source])
         let indexDirectory = cairn.repository + "/index"
         for name in try FileManager.default.contentsOfDirectory(atPath: indexDirectory) { unlink(indexDirectory + "/" + name) }

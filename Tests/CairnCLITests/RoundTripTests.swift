@@ -25,7 +25,7 @@ struct RoundTripTests {
         // The hole stayed a hole: far less than 16 MiB allocated.
         #expect(TreeFixtures.allocatedBytes(target + "/sparse.img") < 1 << 20)
         if geteuid() == 0 {
-            #expect(after.first { $0.path == "dump.rdb" }?.uid == 999)
+            #expect(after.first { $0.path == "dump.bin" }?.uid == 999)
         }
         try cairn.ok(["check", "--read-data"])
     }
@@ -35,7 +35,7 @@ struct RoundTripTests {
         let cairn = try CairnRunner(scratch, encrypted: false)
         let source = scratch.path("data")
         TreeFixtures.makeDirectory(source)
-        try TreeFixtures.write(source + "/dump.rdb", TreeFixtures.bytes(count: 1 << 20, seed: 9))
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 1 << 20, seed: 9))
         _ = try cairn.backup([source], extra: ["--tag", "plain"])
         try cairn.ok(["restore", "latest", "--target", scratch.path("out")], environment: ["CAIRN_PASSWORD_FILE": "/nonexistent"])
         #expect(TreeFixtures.snapshot(of: source) == TreeFixtures.snapshot(of: scratch.path("out")))
@@ -46,20 +46,20 @@ struct RoundTripTests {
         let cairn = try CairnRunner(scratch)
         let source = scratch.path("data")
         TreeFixtures.makeDirectory(source)
-        try TreeFixtures.write(source + "/dump.rdb", Array("new".utf8))
+        try TreeFixtures.write(source + "/dump.bin", Array("new".utf8))
         _ = try cairn.backup([source])
         let target = scratch.path("live")
         TreeFixtures.makeDirectory(target)
-        try TreeFixtures.write(target + "/dump.rdb", Array("old".utf8))
+        try TreeFixtures.write(target + "/dump.bin", Array("old".utf8))
 
         let refused = try cairn.run(["restore", "latest", "--target", target])
         #expect(refused.status == 5)
         #expect(refused.stderr.contains("--force"))
-        #expect(try String(contentsOfFile: target + "/dump.rdb", encoding: .utf8) == "old")
+        #expect(try String(contentsOfFile: target + "/dump.bin", encoding: .utf8) == "old")
 
         try cairn.ok(["restore", "latest", "--target", target, "--force"])
-        #expect(try String(contentsOfFile: target + "/dump.rdb", encoding: .utf8) == "new")
-        #expect(try String(contentsOfFile: target + "/dump.rdb.old", encoding: .utf8) == "old")
+        #expect(try String(contentsOfFile: target + "/dump.bin", encoding: .utf8) == "new")
+        #expect(try String(contentsOfFile: target + "/dump.bin.old", encoding: .utf8) == "old")
     }
 
     @Test func includeRestoresOnlyMatchingPaths() throws {
@@ -72,7 +72,7 @@ struct RoundTripTests {
         try cairn.ok(["restore", "latest", "--target", target, "--include", "appendonlydir"])
         let restored = TreeFixtures.snapshot(of: target).map(\.path)
         #expect(restored.contains("appendonlydir/appendonly.aof.manifest"))
-        #expect(!restored.contains("dump.rdb"))
+        #expect(!restored.contains("dump.bin"))
     }
 
     @Test func listingsDiffAndStatsDescribeSnapshots() throws {

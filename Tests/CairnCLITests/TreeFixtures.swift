@@ -49,26 +49,26 @@ enum TreeFixtures {
         makeDirectory(root, mode: 0o750)
         makeDirectory(root + "/appendonlydir", mode: 0o755)
         makeDirectory(root + "/empty dir", mode: 0o700)
-        try write(root + "/dump.rdb", bytes(count: largeFileSize, seed: 1), mode: 0o640)
-        try write(root + "/appendonlydir/appendonly.aof.1.base.rdb", bytes(count: 300_000, seed: 2), mode: 0o600)
+        try write(root + "/dump.bin", bytes(count: largeFileSize, seed: 1), mode: 0o640)
+        try write(root + "/appendonlydir/appendonly.aof.1.base.bin", bytes(count: 300_000, seed: 2), mode: 0o600)
         try write(root + "/appendonlydir/appendonly.aof.1.incr.aof", bytes(count: 12_345, seed: 3), mode: 0o600)
         try write(root + "/appendonlydir/appendonly.aof.manifest",
-                  Array("file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n".utf8), mode: 0o600)
+                  Array("file appendonly.aof.1.base.bin seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n".utf8), mode: 0o600)
         try write(root + "/empty", [], mode: 0o644)
         try write(root + "/name with spaces.txt", Array("spaces\n".utf8), mode: 0o755)
         try write(root + "/new\nline", Array("newline\n".utf8), mode: 0o644)
-        try write(root + "/ünïcødé-ファイル.rdb", bytes(count: 5_000, seed: 4), mode: 0o644)
+        try write(root + "/ünïcødé-ファイル.bin", bytes(count: 5_000, seed: 4), mode: 0o644)
         // Sparse: 8 MiB hole, 4 KiB of data, then another hole to 16 MiB.
         let sparse = root + "/sparse.img"
         let fd = open(sparse, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         _ = bytes(count: 4096, seed: 5).withUnsafeBytes { pwrite(fd, $0.baseAddress, 4096, 8 << 20) }
         ftruncate(fd, 16 << 20)
         close(fd)
-        symlink("dump.rdb", root + "/link-to-dump")
+        symlink("dump.bin", root + "/link-to-dump")
         symlink("/nonexistent/target", root + "/dangling")
         link(root + "/appendonlydir/appendonly.aof.1.incr.aof", root + "/hardlink-to-incr")
         if geteuid() == 0 {
-            for name in ["/dump.rdb", "/appendonlydir", "/appendonlydir/appendonly.aof.1.incr.aof", "/empty"] {
+            for name in ["/dump.bin", "/appendonlydir", "/appendonlydir/appendonly.aof.1.incr.aof", "/empty"] {
                 chown(root + name, 999, 999)
             }
             lchown(root + "/dangling", 999, 999)

@@ -1,0 +1,166 @@
+import Foundation
+import Glibc
+import Testing
+
+/// Tests that start their own redis-server (127.0.0.1, free port, temporary dir, stopped by pid).
+@Suite("Live Redis: capture and restore", .serialized)
+struct LiveRedisTests {
+    @Test(arguments: [false, true])
+    func backupThenRedisRestoreGivesTheSameDataset(appendOnly: Bool) throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let redis = try LiveRedis(directory: scratch.path("data"), appendOnly: appendOnly)
+        try redis.loadDataset()
+        let original = redis.digest
+        #expect(original.count == 40)
+
+        let summary = try cairn.backup([], extra: ["--redis", redis.url])
+        #expect((summary["files"] as? Int ?? 0) >= (appendOnly ? 4 : 1))
+        let snapshot = try #require(try cairn.snapshots().last)
+        let facts = try #require(snapshot["redis"] as? [String: String])
+        #expect(facts["capture"] == "bgsave")
+        #expect(facts["aof"] == (appendOnly ? "yes" : "no"))
+        #expect(facts["keys_per_db"]?.contains("db2=60") == true)
+        #expect(facts["functions"] == "1")
+
+        try redis.loadDataset(prefix: "later-")
+        #expect(redis.digest != original)
+
+        let restored = try cairn.ok(["redis-restore", "latest", "--redis", redis.url, "--conf", redis.configFile,
+                                     "--start-command", redis.startCommand])
+        #expect(restored.stdout.contains("SHUTDOWN NOSAVE"))
+        try redis.waitReady()
+        #expect(redis.digest == original)
+        // Nothing was deleted: the previous files are kept.
+        #expect(FileManager.default.fileExists(atPath: redis.directory + "/dump.rdb.old"))
+        if appendOnly {
+            #expect(FileManager.default.fileExists(atPath: redis.directory + "/appendonlydir.old"))
+        }
+        try cairn.ok(["drill", "latest"])
+    }
+
+    @Test func dryRunChangesNothing() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let redis = try LiveRedis(directory: scratch.path("data"), appendOnly: true)
+        try redis.loadDataset(count: 50)
+        _ = try cairn.backup([], extra: ["--redis", redis.url])
+        try redis.loadDataset(prefix: "more-", count: 50)
+        let digest = redis.digest
+        let plan = try cairn.ok(["redis-restore", "latest", "--redis", redis.url, "--dry-run", "--start-command", "false"])
+        #expect(plan.stdout.contains("dry run"))
+        #expect(redis.digest == digest)
+        #expect(!FileManager.default.fileExists(atPath: redis.directory + "/dump.rdb.old"))
+    }
+
+    @Test func captureWhileAWriterWritesIsConsistent() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let redis = try LiveRedis(directory: scratch.path("data"), appendOnly: true)
+        try redis.loadDataset(count: 2000)
+        let writer = try Spawn.start("/bin/sh", ["-c", "i=0; while true; do i=$((i+1)); echo \"SET w:$i $i\"; echo \"INCR counter\"; done | redis-cli -p \(redis.port) >/dev/null 2>&1"],
+                                     newProcessGroup: true)
+        usleep(200_000)
+        _ = try cairn.backup([], extra: ["--redis", redis.url])
+        _ = try cairn.backup([], extra: ["--redis", redis.url])
+        kill(-writer, SIGKILL)
+        _ = Spawn.wait(writer)
+        _ = try? redis.cli(["CLIENT", "KILL", "TYPE", "normal"])
+
+        // The captured RDB and the captured AOF each load on their own.
+        let drill = try cairn.ok(["drill", "latest", "--json"])
+        let result = try #require(drill.json as? [String: Any])
+        #expect(result["passed"] as? Bool == true)
+        #expect(result["aof_keys"] != nil)
+
+        // Restoring gives exactly the captured RDB's dataset.
+        let alone = scratch.path("alone")
+        try cairn.ok(["restore", "latest", "--target", alone, "--include", "dump.rdb"])
+        let reference = try LiveRedis(directory: alone, appendOnly: false)
+        let expected = reference.digest
+        reference.stop()
+        try cairn.ok(["redis-restore", "latest", "--redis", redis.url, "--conf", redis.configFile, "--start-command", redis.startCommand])
+        try redis.waitReady()
+        #expect(redis.digest == expected)
+    }
+}
+
+@Suite("Live Redis: failures leave no snapshot", .serialized)
+struct LiveRedisFailureTests {
+    @Test func wrongPasswordAndUnreachableServer() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let redis = try LiveRedis(directory: scratch.path("data"), appendOnly: false, extra: ["requirepass s3cret"])
+        let noPassword = try cairn.run(["backup", "--redis", redis.url])
+        #expect(noPassword.status == 14)
+        #expect(noPassword.stderr.contains("requires a password"))
+        let wrong = try cairn.run(["backup", "--redis", redis.url], environment: ["REDISCLI_AUTH": "nope"])
+        #expect(wrong.status == 14)
+        let passwordFile = scratch.path("redis-pass")
+        try "s3cret\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        try cairn.ok(["backup", "--redis", redis.url, "--redis-password-file", passwordFile])
+        #expect(try cairn.snapshots().count == 1)
+
+        let unreachable = try cairn.run(["backup", "--redis", "redis://127.0.0.1:\(LiveRedis.freePort())"])
+        #expect(unreachable.status == 14)
+        #expect(unreachable.stderr.contains("cannot connect"))
+        #expect(try cairn.snapshots().count == 1)
+    }
+
+    @Test func failingBGSAVELeavesNoSnapshot() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let redis = try LiveRedis(directory: scratch.path("data"), appendOnly: false)
+        try redis.loadDataset(count: 20)
+        // The server's working directory disappears: BGSAVE cannot create its temp file.
+        try FileManager.default.removeItem(atPath: redis.directory)
+        let result = try cairn.run(["backup", "--redis", redis.url, "--data-dir", scratch.root])
+        #expect(result.status == 14, "\(result.stderr)")
+        #expect(result.stderr.contains("BGSAVE failed"))
+        #expect(try cairn.snapshots().isEmpty)
+    }
+
+    @Test func renamedConfigNeedsDataDir() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let redis = try LiveRedis(directory: scratch.path("data"), appendOnly: false, extra: ["rename-command CONFIG \"\""])
+        try redis.loadDataset(count: 20)
+        let refused = try cairn.run(["backup", "--redis", redis.url])
+        #expect(refused.status == 14)
+        #expect(refused.stderr.contains("--data-dir"))
+        #expect(try cairn.snapshots().isEmpty)
+        _ = try cairn.backup([], extra: ["--redis", redis.url, "--data-dir", redis.directory])
+        #expect(try cairn.snapshots().count == 1)
+    }
+
+    @Test func truncatedOrFlippedRDBIsRefused() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fixtures/redis7-datadir").path
+        for damage in ["truncate", "flip"] {
+            let copy = scratch.path("redis-\(damage)")
+            try FileManager.default.copyItem(atPath: fixture, toPath: copy)
+            let dump = copy + "/dump.rdb"
+            if damage == "truncate" {
+                truncate(dump, 20_000)
+            } else {
+                let fd = open(dump, O_RDWR)
+                var byte: UInt8 = 0
+                pread(fd, &byte, 1, 15_000)
+                byte ^= 0x10
+                pwrite(fd, &byte, 1, 15_000)
+                close(fd)
+            }
+            let backup = try cairn.run(["backup", copy])
+            #expect(backup.status == 13, "\(damage): \(backup.stderr)")
+            let inspect = try cairn.run(["inspect-rdb", dump])
+            #expect(inspect.status == 13)
+        }
+        #expect(try cairn.snapshots().isEmpty)
+        let good = try cairn.ok(["inspect-rdb", "--json", fixture + "/dump.rdb"])
+        let summary = try #require(good.json as? [String: Any])
+        #expect(summary["keys"] as? Int == 445)
+        #expect(summary["functions"] as? Int == 1)
+    }
+}
