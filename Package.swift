@@ -38,7 +38,7 @@ let package = Package(
         ]),
         .target(name: "CairnPolicy", dependencies: ["CairnCore"]),
         .target(name: "CairnEngine", dependencies: [
-            "CairnCore", "CairnCodec", "CairnRepository", "CairnRedis", "CairnPolicy",
+            "CairnCore", "CairnCodec", "CairnCatalog", "CairnRepository", "CairnRedis", "CairnPolicy",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "CairnCLI", dependencies: [

@@ -134,3 +134,14 @@ extension Catalog {
         }
     }
 }
+
+extension Catalog {
+    /// How many marked chunks the catalog cannot locate (a snapshot needs data that is gone).
+    public func markedButMissingCount() throws -> Int {
+        try locked {
+            let query = try connection.statement("SELECT count(*) FROM marks m LEFT JOIN chunks c ON c.id = m.id WHERE c.id IS NULL")
+            _ = try query.step()
+            return Int(query.int64(0))
+        }
+    }
+}

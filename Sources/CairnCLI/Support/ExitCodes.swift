@@ -9,6 +9,7 @@ public enum ExitCodes {
         (4, .inputNotFound, "a path to back up does not exist or cannot be read"),
         (5, .targetConflict, "restore target is a file, or files exist there (use --force)"),
         (6, .noSpace, "no space left on a device"),
+        (7, nil, "nothing to do: forget removed no snapshot and prune found nothing to reclaim"),
         (10, .repositoryNotFound, "repository does not exist or is not a Cairn repository"),
         (11, .locked, "repository is locked by another process"),
         (12, .wrongPassword, "wrong password"),
@@ -17,6 +18,9 @@ public enum ExitCodes {
         (15, .noMatch, "no snapshot or key matched the selection"),
         (64, .usage, "usage error (bad arguments)"),
     ]
+
+    /// Success with nothing done (`forget`, `prune`), so cron wrappers can tell the two apart.
+    static let nothingToDo: Int32 = 7
 
     public static func code(for category: FailureCategory) -> Int32 {
         table.first { $0.category == category }?.code ?? 1
