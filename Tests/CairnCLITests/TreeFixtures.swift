@@ -128,4 +128,18 @@ enum TreeFixtures {
         lstat(path, &info)
         return Int64(info.st_blocks) * 512
     }
+
+    /// Path → bytes of every regular file under `root` (no metadata).
+    static func contents(of root: String) -> [String: Data] {
+        var result: [String: Data] = [:]
+        for entry in snapshot(of: root) where entry.type == "file" {
+            result[entry.path] = try? Data(contentsOf: URL(fileURLWithPath: root + "/" + entry.path))
+        }
+        return result
+    }
+
+    /// Bytes of the regular files under `root` (like `du -b`).
+    static func diskUsage(_ root: String) -> Int64 {
+        snapshot(of: root).reduce(0) { $0 + $1.size }
+    }
 }
