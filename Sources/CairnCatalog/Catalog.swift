@@ -68,7 +68,11 @@ public final class Catalog: @unchecked Sendable {
     }
 
     func locked<T>(_ body: () throws -> T) rethrows -> T {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer {
+            connection.resetStatements()
+            lock.unlock()
+        }
         return try body()
     }
 

@@ -53,6 +53,13 @@ final class SQLiteConnection {
         guard result == SQLITE_OK else { throw Self.error(result, handle, sql.prefix(60).description) }
     }
 
+    /// Resets every cached statement, ending the read transaction a half-stepped query keeps open.
+    /// Without this a connection holds an old WAL snapshot, and its next BEGIN IMMEDIATE fails with
+    /// SQLITE_BUSY_SNAPSHOT at once (no busy timeout applies) after another process committed.
+    func resetStatements() {
+        for statement in statements.values { sqlite3_reset(statement) }
+    }
+
     /// A cached prepared statement, reset and with bindings cleared.
     func statement(_ sql: String) throws -> Statement {
         if let cached = statements[sql] {

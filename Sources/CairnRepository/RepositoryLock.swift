@@ -68,7 +68,7 @@ public final class RepositoryLock: @unchecked Sendable {
                                       hint: "wait for it to finish, pass --lock-wait 30m, or `cairn unlock` if that process is gone")
             }
             if !announced {
-                logger.notice("waiting for a conflicting lock to be released")
+                logger.warning("waiting up to \(Int(wait))s for a conflicting lock to be released")
                 announced = true
             }
             Thread.sleep(forTimeInterval: Double.random(in: 0.2...1.0))

@@ -10,20 +10,20 @@ struct LsCommand: ParsableCommand {
         discussion: """
         EXAMPLES:
           cairn ls latest
+          cairn ls --at 3D                 # the newest snapshot at least 3 days old
           cairn ls 3f2a9c1e --json
         """)
 
     @OptionGroup var options: RepositoryOptions
 
-    @Argument(help: "Snapshot id (or prefix) or `latest`.")
-    var snapshot: String
+    @OptionGroup var selection: SnapshotSelectionOptions
 
     @Flag(help: "Print a JSON array of entries.")
     var json = false
 
     func run() throws {
         let repository = try options.open()
-        let chosen = try SnapshotQueries.resolve(snapshot, in: repository)
+        let chosen = try selection.resolve(in: repository, quiet: options.quiet)
         var entries: [[String: Any]] = []
         try TreeQueries.list(chosen, in: repository) { node in
             if json {
