@@ -31,6 +31,8 @@ struct BackupCommand: ParsableCommand {
 
     @OptionGroup var redisOptions: RedisOptions
 
+    @OptionGroup var metricsOptions: MetricsOptions
+
     @Option(help: ArgumentHelp("The server's data directory, when CONFIG GET dir is renamed or not permitted.", valueName: "dir"))
     var dataDir: String?
 
@@ -66,6 +68,11 @@ struct BackupCommand: ParsableCommand {
     }
 
     func run() throws {
+        var metrics = RunMetrics(command: "backup", repository: (try? options.location) ?? "")
+        try MetricsFile.recording(metricsOptions, &metrics) { try perform(&$0) }
+    }
+
+    private func perform(_ metrics: inout RunMetrics) throws {
         let repository = try options.open()
         let lock = try options.lock(repository, exclusive: false, command: "backup")
         defer { lock.release() }
@@ -106,6 +113,8 @@ struct BackupCommand: ParsableCommand {
         }
         for warning in result.warnings { Console.error("cairn: warning: \(warning)") }
         let summary = result.summary
+        metrics.addedBytes = summary.addedStoredBytes
+        metrics.measure(repository)
         if json {
             Console.json([
                 "snapshot_id": result.snapshot.hex, "short_id": result.snapshot.short,

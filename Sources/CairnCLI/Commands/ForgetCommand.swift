@@ -58,6 +58,8 @@ struct ForgetCommand: ParsableCommand {
     var maxUnused: String = "5%"
     @Flag(help: "Print one JSON object: the groups with their decisions, what was removed, and prune's report.") var json = false
 
+    @OptionGroup var metricsOptions: MetricsOptions
+
     var policy: RetentionPolicy {
         get throws {
             RetentionPolicy(keepLast: keepLast, keepHourly: keepHourly, keepDaily: keepDaily, keepWeekly: keepWeekly,
@@ -94,7 +96,13 @@ struct ForgetCommand: ParsableCommand {
     }
 
     func run() throws {
+        var metrics = RunMetrics(command: prune ? "forget --prune" : "forget", repository: (try? options.location) ?? "")
+        try MetricsFile.recording(metricsOptions, &metrics) { try perform(&$0) }
+    }
+
+    private func perform(_ metrics: inout RunMetrics) throws {
         let repository = try options.open()
+        defer { metrics.measure(repository) }
         let lock = try options.lock(repository, exclusive: true, command: "forget")
         defer { lock.release() }
         try repository.synchronizeCatalog()

@@ -36,10 +36,18 @@ struct PruneCommand: ParsableCommand {
     @Flag(help: "Print one JSON object with what prune found and did.")
     var json = false
 
+    @OptionGroup var metricsOptions: MetricsOptions
+
     func validate() throws { _ = try PruneRunner.fraction(maxUnused) }
 
     func run() throws {
+        var metrics = RunMetrics(command: "prune", repository: (try? options.location) ?? "")
+        try MetricsFile.recording(metricsOptions, &metrics) { try perform(&$0) }
+    }
+
+    private func perform(_ metrics: inout RunMetrics) throws {
         let repository = try options.open()
+        defer { metrics.measure(repository) }
         let lock = try options.lock(repository, exclusive: true, command: "prune")
         defer { lock.release() }
         let report = try PruneRunner.run(repository, options: options, maxUnused: try PruneRunner.fraction(maxUnused),
