@@ -120,24 +120,63 @@ public struct BackupJob {
                     warnings.append("\(entry.source.string): skipped (not a file, directory or symlink)")
                 }
             }
-            let treeIDs = try tree.finish()
-            try blobs.flush()
-            summary.chunks = blobs.statistics.chunks
-            summary.newChunks = blobs.statistics.newChunks
-            summary.addedBytes = blobs.statistics.addedBytes
-            summary.addedStoredBytes = blobs.statistics.addedStoredBytes
-            summary.durationSeconds = clock.now().timeIntervalSince(started)
-            let document = SnapshotDocument(
-                time: request.time ?? started, hostname: request.identity.hostname, username: request.identity.username,
-                tags: request.tags, paths: recorded, tree: treeIDs.map(\.hex), parent: parent?.id.hex,
-                summary: summary, program: CairnVersion.string, redis: request.redis)
-            let faults = request.faults
-            let id = try repository.commitSnapshot(document) { faults.reach(.beforeCatalogCommit) }
-            return BackupResult(snapshot: id, summary: summary, warnings: warnings, parent: parent?.id)
+            return try commit(tree: tree, blobs: blobs, summary: summary, started: started, recorded: recorded,
+                              parent: parent, warnings: warnings, redis: request.redis)
         } catch {
             blobs.abandon()
             throw error
         }
+    }
+
+    /// Backs up one stream (a replication payload) as the file `name` in a snapshot of `recorded`
+    /// paths: chunked and stored as it arrives, no temporary file. `fill` returns 0 at the end.
+    /// `metadata` is asked for after the stream ended (facts only known then, such as key counts).
+    public func runStream(name: String, recorded: [String], fill: (UnsafeMutableRawBufferPointer) throws -> Int,
+                          metadata: () throws -> [String: String]) throws -> BackupResult {
+        let started = clock.now()
+        let blobs = BlobWriter(repository: repository, workers: request.workers, faults: request.faults)
+        let tree = TreeWriter(blobs: blobs, chunker: repository.treeChunker,
+                              maximumChunkSize: repository.config.treeChunker.maximumSize)
+        let reader = FileChunkReader(repository: repository, blobs: blobs, progress: progress, faults: request.faults)
+        let seconds = Int64(started.timeIntervalSince1970)
+        var summary = BackupSummary()
+        do {
+            try tree.append(TreeNode(kind: .directory, path: [], mode: 0o755, uid: geteuid(), gid: getegid(),
+                                     modificationSeconds: seconds, changeSeconds: seconds))
+            summary.directories = 1
+            let file = TreeNode(kind: .file, path: Array(name.utf8), mode: 0o644, uid: geteuid(), gid: getegid(),
+                                modificationSeconds: seconds, changeSeconds: seconds)
+            let read = try reader.consume(into: tree, node: file, sizeKnown: false, fill: fill)
+            summary.files = 1
+            summary.bytes = read
+            summary.bytesRead = read
+            progress.finishFile(name)
+            return try commit(tree: tree, blobs: blobs, summary: summary, started: started, recorded: recorded,
+                              parent: nil, warnings: [], redis: try metadata())
+        } catch {
+            blobs.abandon()
+            throw error
+        }
+    }
+
+    /// Finishes the tree, flushes packs and their index, and commits the snapshot object.
+    private func commit(tree: TreeWriter, blobs: BlobWriter, summary: BackupSummary, started: Date, recorded: [String],
+                        parent: Snapshot?, warnings: [String], redis: [String: String]?) throws -> BackupResult {
+        var summary = summary
+        let treeIDs = try tree.finish()
+        try blobs.flush()
+        summary.chunks = blobs.statistics.chunks
+        summary.newChunks = blobs.statistics.newChunks
+        summary.addedBytes = blobs.statistics.addedBytes
+        summary.addedStoredBytes = blobs.statistics.addedStoredBytes
+        summary.durationSeconds = clock.now().timeIntervalSince(started)
+        let document = SnapshotDocument(
+            time: request.time ?? started, hostname: request.identity.hostname, username: request.identity.username,
+            tags: request.tags, paths: recorded, tree: treeIDs.map(\.hex), parent: parent?.id.hex,
+            summary: summary, program: CairnVersion.string, redis: redis)
+        let faults = request.faults
+        let id = try repository.commitSnapshot(document) { faults.reach(.beforeCatalogCommit) }
+        return BackupResult(snapshot: id, summary: summary, warnings: warnings, parent: parent?.id)
     }
 
     private func resolveRoots() throws -> [FileWalker.Root] {

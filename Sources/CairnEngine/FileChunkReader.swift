@@ -35,29 +35,46 @@ final class FileChunkReader {
         guard fd >= 0 else { throw FileReadError(message: "cannot open: \(errnoMessage(errno))") }
         defer { close(fd) }
         posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+        var started = false
+        return try consume(into: tree, node: node, sizeKnown: true) { space in
+            while true {
+                let got = Glibc.read(fd, space.baseAddress!, space.count)
+                if got >= 0 {
+                    started = true
+                    return got
+                }
+                if errno == EINTR { continue }
+                if started { throw EngineError(.failure, "\(source.string) could not be read to the end: \(errnoMessage(errno))") }
+                throw FileReadError(message: "cannot read: \(errnoMessage(errno))")
+            }
+        }
+    }
+
+    /// Chunks and stores what `fill` produces (it returns 0 at the end) as the content of `node`.
+    /// With `sizeKnown` the node is written first (its size corrected if the file was shorter);
+    /// otherwise (a stream) its chunk ids are held — 32 bytes per chunk — and the node, with the
+    /// size counted, is written at the end. Returns the bytes consumed.
+    func consume(into tree: TreeWriter, node: TreeNode, sizeKnown: Bool,
+                 fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Int64 {
         let maximum = repository.config.chunker.maximumSize
         let chunker = repository.chunker
         var filled = 0
         var total: Int64 = 0
         var endOfFile = false
         var started = false
+        var heldIDs: [ChunkID] = []
         while true {
             while !endOfFile && filled < buffer.count {
-                let got = Glibc.read(fd, buffer.baseAddress! + filled, buffer.count - filled)
-                if got < 0 {
-                    if errno == EINTR { continue }
-                    if started { throw EngineError(.failure, "\(source.string) could not be read to the end: \(errnoMessage(errno))") }
-                    throw FileReadError(message: "cannot read: \(errnoMessage(errno))")
-                }
+                let got = try fill(UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
                 if got == 0 { endOfFile = true }
                 filled += got
             }
-            if !started {
+            if !started && sizeKnown {
                 var recorded = node
                 recorded.size = endOfFile ? Int64(filled) : node.size
                 try tree.append(recorded)
-                started = true
             }
+            started = true
             var lengths: [Int] = []
             var position = 0
             while position < filled && (endOfFile || filled - position >= maximum) {
@@ -67,7 +84,7 @@ final class FileChunkReader {
             }
             if !lengths.isEmpty {
                 let ids = try blobs.store(UnsafeRawBufferPointer(rebasing: buffer[0..<position]), lengths: lengths, kind: .data)
-                try tree.append(chunks: ids)
+                if sizeKnown { try tree.append(chunks: ids) } else { heldIDs += ids }
             }
             total += Int64(position)
             progress.addBytes(Int64(position))
@@ -76,6 +93,12 @@ final class FileChunkReader {
             if endOfFile && position == filled { break }
             buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + position, byteCount: filled - position)
             filled -= position
+        }
+        if !sizeKnown {
+            var recorded = node
+            recorded.size = total
+            try tree.append(recorded)
+            try tree.append(chunks: heldIDs)
         }
         try tree.endChunks()
         return total

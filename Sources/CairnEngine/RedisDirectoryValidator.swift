@@ -15,12 +15,7 @@ public enum RedisDirectoryValidator {
             if info.isRegularFile && looksLikeRDB(path) {
                 let summary = try read(path, name: name, allowTrailingData: name.hasSuffix(".aof"))
                 if metadata["rdb_version"] == nil || name == "dump.rdb" {
-                    metadata["rdb_file"] = name
-                    metadata["rdb_version"] = String(summary.version)
-                    metadata["keys"] = String(summary.keys)
-                    metadata["keys_per_db"] = summary.keysPerDatabase
-                    metadata["expires"] = String(summary.expires)
-                    metadata["functions"] = String(summary.functions)
+                    metadata.merge(Self.metadata(of: summary, file: name)) { _, new in new }
                 }
             } else if info.isDirectory {
                 for manifestName in ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []) where manifestName.hasSuffix(".manifest") {
@@ -41,6 +36,12 @@ public enum RedisDirectoryValidator {
             }
         }
         return metadata
+    }
+
+    /// What a snapshot records about its RDB: counted from the file itself, not from INFO.
+    static func metadata(of summary: RDBSummary, file: String) -> [String: String] {
+        ["rdb_file": file, "rdb_version": String(summary.version), "keys": String(summary.keys),
+         "keys_per_db": summary.keysPerDatabase, "expires": String(summary.expires), "functions": String(summary.functions)]
     }
 
     static func looksLikeRDB(_ path: String) -> Bool {

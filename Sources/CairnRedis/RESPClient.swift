@@ -80,9 +80,17 @@ public final class RESPClient {
         return items[1].string
     }
 
-    /// After `SYNC`, streams the RDB payload to `body` in pieces, handling keep-alive newlines and
-    /// both transfer forms (`$<length>` and the diskless `$EOF:<40-byte mark>`). Returns its size.
-    public func streamReplicationPayload(_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Int64 {
+    /// Asks the server for a full copy of its dataset over the replication protocol, RDB only:
+    /// `REPLCONF capa eof` (accept the diskless form), `REPLCONF rdb-only 1` (Redis ≥ 7: no
+    /// command stream afterwards), then `SYNC`. Returns the payload as a byte source.
+    public func requestReplicationPayload() throws -> ReplicationPayloadSource {
+        try command(["REPLCONF", "capa", "eof"])
+        do {
+            try command(["REPLCONF", "rdb-only", "1"])
+        } catch let error as RedisError where error.message.contains("Redis replied to REPLCONF") {
+            // Redis < 7 does not know rdb-only; the stream that follows the RDB is simply not read.
+        }
+        try send([Array("SYNC".utf8)])
         var header: [UInt8] = []
         repeat {
             header = try connection.readLine()   // empty lines are the master's keep-alives while it forks
@@ -97,34 +105,10 @@ public final class RESPClient {
         if rest.hasPrefix("EOF:") {
             let mark = Array(rest.dropFirst(4).utf8)
             guard mark.count == 40 else { throw RedisError("the replication EOF mark is not 40 bytes") }
-            return try streamUntilMark(mark, body)
+            return ReplicationPayloadSource(connection: connection, end: .mark(mark))
         }
         guard let length = Int64(rest), length >= 0 else { throw RedisError("malformed replication payload length: \(rest)") }
-        var remaining = length
-        while remaining > 0 {
-            remaining -= Int64(try connection.readSome(limit: Int(min(remaining, 1 << 20))) { try body($0) })
-        }
-        return length
-    }
-
-    /// Diskless transfer: the payload ends with the 40-byte mark, so hold back the last 40 bytes.
-    private func streamUntilMark(_ mark: [UInt8], _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Int64 {
-        var tail: [UInt8] = []
-        var total: Int64 = 0
-        while true {
-            _ = try connection.readSome(limit: 1 << 20) { piece in tail.append(contentsOf: piece) }
-            if tail.count >= 40 && Array(tail.suffix(40)) == mark {
-                let payload = tail.count - 40
-                if payload > 0 { try tail.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<payload])) } }
-                return total + Int64(payload)
-            }
-            if tail.count > 40 {
-                let emit = tail.count - 40
-                try tail.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<emit])) }
-                total += Int64(emit)
-                tail.removeFirst(emit)
-            }
-        }
+        return ReplicationPayloadSource(connection: connection, end: .length(length))
     }
 
     /// Maps a server error reply to a message that says what to do.

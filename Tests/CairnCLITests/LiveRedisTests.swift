@@ -39,6 +39,38 @@ struct LiveRedisTests {
         try cairn.ok(["drill", "latest"])
     }
 
+    /// The RDB pulled over the replication protocol holds the same dataset as the one BGSAVE wrote,
+    /// in both transfer forms (`$<length>` from disk, and diskless `$EOF:<mark>`).
+    @Test(arguments: ["no", "yes"])
+    func replicationPullEqualsTheFileCapture(diskless: String) throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let redis = try LiveRedis(directory: scratch.path("data"), appendOnly: true,
+                                  extra: ["repl-diskless-sync \(diskless)", "repl-diskless-sync-delay 0", "requirepass s3cret"])
+        try redis.loadDataset(count: 3000)
+        let original = redis.digest
+        let auth = ["REDISCLI_AUTH": "s3cret"]
+        try cairn.ok(["backup", "--redis", redis.url], environment: auth)
+        let pulled = try cairn.ok(["backup", "--json", "--redis", redis.url, "--via", "replication"], environment: auth)
+        #expect((pulled.json as? [String: Any])?["files"] as? Int == 1)
+        let snapshots = try cairn.snapshots()
+        let facts = try #require(snapshots.last?["redis"] as? [String: String])
+        #expect(facts["capture"] == "replication")
+        #expect(facts["transfer"] == (diskless == "yes" ? "diskless" : "disk"))
+        #expect(facts["keys"] == (snapshots.first?["redis"] as? [String: String])?["keys"])
+
+        var digests: [String] = []
+        for (index, snapshot) in snapshots.enumerated() {
+            let target = scratch.path("restored-\(index)")
+            try cairn.ok(["restore", try #require(snapshot["id"] as? String), "--target", target, "--include", "dump.rdb"])
+            let copy = try LiveRedis(directory: target, appendOnly: false)
+            digests.append(copy.digest)
+            copy.stop()
+        }
+        #expect(digests == [original, original])
+        try cairn.ok(["drill", "latest"])
+    }
+
     @Test func dryRunChangesNothing() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch)

@@ -23,6 +23,7 @@ struct BackupCommand: ParsableCommand {
         EXAMPLES:
           cairn backup --redis redis://127.0.0.1:6379 --tag nightly
           REDISCLI_AUTH=secret cairn backup --redis redis://10.0.0.5:6379 --data-dir /var/lib/redis
+          cairn backup --redis redis://10.0.0.5:6379 --via replication   # from another host
           cairn backup /var/lib/redis                       # a stopped server's directory
           cairn backup --tag nightly --json /var/lib/redis
         """)
@@ -36,7 +37,10 @@ struct BackupCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The server's data directory, when CONFIG GET dir is renamed or not permitted.", valueName: "dir"))
     var dataDir: String?
 
-    @Option(help: ArgumentHelp("Seconds to wait for BGSAVE.", valueName: "seconds"))
+    @Option(help: ArgumentHelp("With --redis: `files` (BGSAVE, then the data directory's dump.rdb and AOF; needs this machine to read it) or `replication` (the RDB streamed over the replication protocol, as a replica gets it; works from any host).", valueName: "method"))
+    var via: CaptureMethod = .files
+
+    @Option(help: ArgumentHelp("Seconds to wait for BGSAVE (or, with --via replication, for the server between bytes).", valueName: "seconds"))
     var bgsaveTimeout: Double = 3600
 
     @Flag(help: "Do not validate RDB files in plain directory backups.")
@@ -64,6 +68,8 @@ struct BackupCommand: ParsableCommand {
         if !paths.isEmpty && redisOptions.redis != nil {
             throw ValidationError("give either paths or --redis, not both")
         }
+        if via == .replication && redisOptions.redis == nil { throw ValidationError("--via replication needs --redis URL") }
+        if via == .replication && dataDir != nil { throw ValidationError("--data-dir has no use with --via replication") }
         if let time, RFC3339.parse(time) == nil { throw ValidationError("--time must be RFC 3339, e.g. 2026-11-20T00:00:00Z") }
     }
 
@@ -78,7 +84,13 @@ struct BackupCommand: ParsableCommand {
         defer { lock.release() }
         var capture: CapturedDataDirectory?
         var request = BackupRequest(paths: paths, identity: options.identity, workingDirectory: Environment.workingDirectory)
-        if let address = try redisOptions.address() {
+        var replication: ReplicationCapture?
+        if let address = try redisOptions.address(), via == .replication {
+            let capture = ReplicationCapture(address: address, logger: options.logger)
+            try capture.start(timeout: bgsaveTimeout)
+            replication = capture
+            request.recordedPaths = [address.description]
+        } else if let address = try redisOptions.address() {
             var captureRequest = RedisCaptureRequest(address: address, dataDirectory: dataDir)
             captureRequest.bgsaveTimeout = bgsaveTimeout
             let captured = try RedisCapture(request: captureRequest, logger: options.logger).run()
@@ -105,7 +117,13 @@ struct BackupCommand: ParsableCommand {
         let renderer = ProgressRenderer(progress, verb: "backup", enabled: !options.quiet && !json)
         let result: BackupResult
         do {
-            result = try BackupJob(repository: repository, request: request, progress: progress, logger: options.logger).run()
+            let job = BackupJob(repository: repository, request: request, progress: progress, logger: options.logger)
+            if let replication {
+                result = try job.runStream(name: "dump.rdb", recorded: request.recordedPaths ?? [], fill: replication.fill,
+                                           metadata: replication.metadata)
+            } else {
+                result = try job.run()
+            }
             renderer.stop()
         } catch {
             renderer.stop()
@@ -136,6 +154,10 @@ struct BackupCommand: ParsableCommand {
             throw CLIError(.partial, "\(result.warnings.count) path(s) could not be read; snapshot \(result.snapshot.short) lacks them")
         }
     }
+}
+
+enum CaptureMethod: String, ExpressibleByArgument, CaseIterable {
+    case files, replication
 }
 
 /// Crash points for tests: CAIRN_TEST_CRASH_AT=chunking|after-pack-upload|after-index-write|catalog-commit
