@@ -83,6 +83,21 @@ public struct ContentDefinedChunker: Sendable {
     }
 }
 
+extension ContentDefinedChunker {
+    /// A keyed 64-bit fingerprint of a few bytes (the gear table, then a final mix): record
+    /// chunking decides its cut points with it, so they depend on content yet reveal nothing
+    /// without the repository's key.
+    public func fingerprint(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var hash: UInt64 = 0x243F_6A88_85A3_08D3
+        gear.withUnsafeBufferPointer { table in
+            for byte in bytes { hash = hash.rotated(7) ^ table[Int(byte)] }
+        }
+        hash = (hash ^ (hash >> 33)) &* 0xFF51_AFD7_ED55_8CCD
+        hash = (hash ^ (hash >> 33)) &* 0xC4CE_B9FE_1A85_EC53
+        return hash ^ (hash >> 33)
+    }
+}
+
 extension UInt64 {
     fileprivate func rotated(_ count: UInt64) -> UInt64 { (self << count) | (self >> (64 - count)) }
 }

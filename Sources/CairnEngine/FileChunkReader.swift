@@ -11,12 +11,12 @@ struct FileReadError: Error {
 /// segment's chunks to the blob writer, appending their ids to the tree. One segment buffer
 /// is reused for every file, so memory does not grow with file size.
 final class FileChunkReader {
-    private let repository: Repository
-    private let blobs: BlobWriter
-    private let progress: WorkProgress
-    private let faults: FaultInjector
-    private let buffer: UnsafeMutableRawBufferPointer
-    private var chunkedBytes: Int64 = 0
+    let repository: Repository
+    let blobs: BlobWriter
+    let progress: WorkProgress
+    let faults: FaultInjector
+    let buffer: UnsafeMutableRawBufferPointer
+    var chunkedBytes: Int64 = 0
 
     init(repository: Repository, blobs: BlobWriter, progress: WorkProgress, faults: FaultInjector) {
         self.repository = repository
@@ -35,6 +35,9 @@ final class FileChunkReader {
         guard fd >= 0 else { throw FileReadError(message: "cannot open: \(errnoMessage(errno))") }
         defer { close(fd) }
         posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+        if node.size >= 64 && Self.looksLikeRDB(fd) {
+            return try readRDB(fd, name: source.string, into: tree, node: node)
+        }
         var started = false
         return try consume(into: tree, node: node, sizeKnown: true) { space in
             while true {

@@ -19,14 +19,28 @@ enum Parallel {
     }
 }
 
-/// A fixed-size array written by parallel workers at distinct indexes.
+/// A fixed-size array written by parallel workers at distinct indexes. The slots live in one
+/// allocation made up front: a Swift `Array` is not usable here, because
+/// `withUnsafeMutableBufferPointer` moves the array out of its property for the duration of the
+/// call, so two workers writing at once corrupt it (seen as heap corruption with small chunks).
 final class ResultSlots<Element>: @unchecked Sendable {
-    private var storage: [Element?]
-    init(count: Int) { storage = Array(repeating: nil, count: count) }
+    private let storage: UnsafeMutableBufferPointer<Element?>
+
+    init(count: Int) {
+        storage = .allocate(capacity: count)
+        storage.initialize(repeating: nil)
+    }
+
+    deinit {
+        storage.baseAddress?.deinitialize(count: storage.count)
+        storage.deallocate()
+    }
+
     subscript(index: Int) -> Element? {
         get { storage[index] }
-        set { storage.withUnsafeMutableBufferPointer { $0[index] = newValue } }
+        set { storage[index] = newValue }
     }
+
     var values: [Element] { storage.map { $0! } }
 }
 

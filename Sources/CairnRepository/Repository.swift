@@ -19,6 +19,8 @@ public final class Repository: @unchecked Sendable {
     public let hasher: ChunkHasher
     public let chunker: ContentDefinedChunker
     public let treeChunker: ContentDefinedChunker
+    /// Sizes and keyed fingerprints for cutting RDB files at key-record boundaries.
+    public let recordChunker: ContentDefinedChunker
     public let catalogPath: String
 
     init(store: any ObjectStore, config: RepositoryConfig, masterKey: MasterKey, currentKey: KeyID?,
@@ -34,6 +36,7 @@ public final class Repository: @unchecked Sendable {
         self.hasher = ChunkHasher(idKey: masterKey.idKey)
         self.chunker = ContentDefinedChunker(parameters: config.chunker, seed: masterKey.chunkerSeed)
         self.treeChunker = ContentDefinedChunker(parameters: config.treeChunker, seed: masterKey.chunkerSeed)
+        self.recordChunker = ContentDefinedChunker(parameters: config.effectiveRecordChunker, seed: masterKey.chunkerSeed)
     }
 
     // MARK: Creating and opening

@@ -16,6 +16,9 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
     public var chunker: ChunkerParameters
     /// Chunker parameters for the tree (file recipe) stream.
     public var treeChunker: ChunkerParameters
+    /// Chunk sizes for RDB files, which are cut at key-record boundaries (absent in repositories
+    /// made before it existed: they use `defaultRecordChunker`).
+    public var recordChunker: ChunkerParameters?
     public var compressionLevel: Int
     /// Packs are closed once they reach this many bytes.
     public var packSize: Int
@@ -24,7 +27,12 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
     public static let defaultPackSize = 16 << 20
     public static let defaultTreeChunker = ChunkerParameters(minimumSize: 16 << 10, averageSize: 64 << 10, maximumSize: 256 << 10)
 
+    /// 512 B / 2 KiB / 64 KiB: a nightly dump where 2% of keys changed re-stores only the chunks
+    /// holding changed keys (see docs/FORMAT.md, "Record chunking", for the measurement).
+    public static let defaultRecordChunker = ChunkerParameters(minimumSize: 512, averageSize: 2 << 10, maximumSize: 64 << 10)
+
     public var isEncrypted: Bool { encryption != "none" }
+    public var effectiveRecordChunker: ChunkerParameters { recordChunker ?? Self.defaultRecordChunker }
 
     public static func new(encrypted: Bool, chunker: ChunkerParameters = .standard, compressionLevel: Int = 3,
                            packSize: Int = defaultPackSize, now: Date) -> RepositoryConfig {
@@ -32,7 +40,8 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
         for index in random.indices { random[index] = UInt8.random(in: 0...255) }
         return RepositoryConfig(version: currentVersion, id: Hex.encode(random), created: now,
                                 encryption: encrypted ? "aes-256-gcm" : "none", chunker: chunker,
-                                treeChunker: defaultTreeChunker, compressionLevel: compressionLevel, packSize: packSize)
+                                treeChunker: defaultTreeChunker, recordChunker: defaultRecordChunker,
+                                compressionLevel: compressionLevel, packSize: packSize)
     }
 
     static func decode(_ bytes: [UInt8], location: String) throws -> RepositoryConfig {

@@ -1,0 +1,207 @@
+import CairnCodec
+import CairnCore
+import CairnRedis
+import CairnRepository
+import Glibc
+
+extension FileChunkReader {
+    /// True when the file starts like an RDB (`REDIS00`), so record chunking applies.
+    static func looksLikeRDB(_ fd: Int32) -> Bool {
+        var head = [UInt8](repeating: 0, count: 7)
+        let count = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 7, 0) }
+        return count == 7 && head == Array("REDIS00".utf8)
+    }
+
+    /// Chunks an RDB at key-record boundaries (see `RecordCutter`); bytes after the RDB (an AOF
+    /// with an RDB preamble) and any file the reader cannot parse fall back to generic chunking
+    /// from where the records stopped. Writes `node` first; returns bytes read.
+    func readRDB(_ fd: Int32, name: String, into tree: TreeWriter, node: TreeNode) throws -> Int64 {
+        try tree.append(node)
+        let cutter = RecordCutter(reader: self, tree: tree)
+        var source = TappedSource(descriptor: fd)
+        source.tap = { bytes in try cutter.take(bytes) }
+        do {
+            _ = try RDBReader.read(source, name: name, allowTrailingData: true) { record in cutter.record(record) }
+        } catch let error as RedisError where error.category == .integrity {
+            // Not an RDB after all (or a damaged one backed up with --skip-rdb-check): the bytes
+            // are stored all the same, cut by content.
+            cutter.abandonRecords()
+        }
+        // The rest of the file: trailing AOF commands, or whatever the parser did not read.
+        while true {
+            let got = try cutter.readMore(fd)
+            if got == 0 { break }
+        }
+        try cutter.finish()
+        try tree.endChunks()
+        return cutter.total
+    }
+}
+
+/// A file descriptor source whose bytes are also handed to `tap`.
+struct TappedSource: RDBByteSource {
+    let descriptor: Int32
+    var tap: (UnsafeRawBufferPointer) throws -> Void = { _ in }
+
+    init(descriptor: Int32) { self.descriptor = descriptor }
+
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while true {
+            let count = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
+            if count >= 0 {
+                try tap(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                return count
+            }
+            if errno != EINTR { throw EngineError(.failure, "read failed: \(errnoMessage(errno))") }
+        }
+    }
+}
+
+/// Cuts an RDB into chunks at key-record boundaries, so that a key whose value did not change
+/// lands in a chunk with the same bytes as the night before — a nightly dump with 2% of keys
+/// changed re-stores about the chunks holding those keys, not the whole file (generic
+/// content-defined chunking of 512 KiB re-stores nearly all of it, since changes are spread
+/// over the file).
+///
+/// After each record, it cuts when the chunk has reached the minimum size and a keyed
+/// fingerprint of the record's first bytes (type, key name) falls below a threshold
+/// proportional to the record's length — so chunks average `averageSize` bytes whatever the
+/// record sizes, and the decision moves with the key, not its neighbours. Chunks never exceed
+/// `maximumSize` except for one record bigger than that, which is cut by the generic chunker
+/// (large values still deduplicate inside). Memory is the reader's window, whatever the file.
+final class RecordCutter {
+    private let reader: FileChunkReader
+    private let tree: TreeWriter
+    private let window: UnsafeMutableRawBufferPointer
+    private let records: ContentDefinedChunker
+    private let generic: ContentDefinedChunker
+    /// Absolute offset of `window[0]`; bytes before it are stored.
+    private var windowBase: Int64 = 0
+    private var filled = 0
+    /// Lengths of chunks cut but not yet stored, starting at `windowBase`.
+    private var cuts: [Int] = []
+    private var cutBytes = 0
+    /// Absolute end of the last cut: where the chunk being built starts.
+    private var cutEnd: Int64 = 0
+    /// The current record did not fit the window: it is being cut generically as it arrives.
+    private var inBigRecord = false
+    private var recordsActive = true
+    private(set) var total: Int64 = 0
+
+    init(reader: FileChunkReader, tree: TreeWriter) {
+        self.reader = reader
+        self.tree = tree
+        self.window = reader.buffer
+        self.records = reader.repository.recordChunker
+        self.generic = reader.repository.chunker
+    }
+
+    private var minimum: Int64 { Int64(records.parameters.minimumSize) }
+    private var maximum: Int64 { Int64(records.parameters.maximumSize) }
+    private var windowEnd: Int64 { windowBase + Int64(filled) }
+
+    /// Appends bytes the parser read (in file order).
+    func take(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            if filled == window.count { try makeRoom() }
+            let count = min(window.count - filled, bytes.count - offset)
+            (window.baseAddress! + filled).copyMemory(from: bytes.baseAddress! + offset, byteCount: count)
+            filled += count
+            offset += count
+        }
+        total += Int64(bytes.count)
+        if cutBytes >= 4 << 20 { try store() }
+    }
+
+    /// Reads more of the file after the records (or instead of them); cuts generically.
+    func readMore(_ fd: Int32) throws -> Int {
+        if filled == window.count { try makeRoom() }
+        let got = Glibc.read(fd, window.baseAddress! + filled, window.count - filled)
+        if got < 0 {
+            if errno == EINTR { return try readMore(fd) }
+            throw EngineError(.failure, "read failed: \(errnoMessage(errno))")
+        }
+        filled += got
+        total += Int64(got)
+        cutGeneric(upTo: windowEnd, final: false)
+        if cutBytes >= 4 << 20 { try store() }
+        return got
+    }
+
+    /// A record ended (the parser read all of it, so its bytes are in the window).
+    func record(_ record: RDBRecord) {
+        guard recordsActive else { return }
+        let end = record.offset + record.length
+        if inBigRecord || record.length >= maximum {
+            if !inBigRecord { cut(at: record.offset) }
+            inBigRecord = false
+            cutGeneric(upTo: end, final: true)
+            return
+        }
+        if end - cutEnd > maximum { cut(at: record.offset) }
+        if record.kind == .trailer || (end - cutEnd >= minimum && endsChunk(record)) { cut(at: end) }
+    }
+
+    /// Stops cutting at records (the file is not a valid RDB); what is left is cut generically.
+    func abandonRecords() {
+        recordsActive = false
+        inBigRecord = false
+    }
+
+    /// Cuts and stores everything left.
+    func finish() throws {
+        cutGeneric(upTo: windowEnd, final: true)
+        try store()
+    }
+
+    private func endsChunk(_ record: RDBRecord) -> Bool {
+        let start = Int(record.offset - windowBase)
+        let count = Int(min(record.length, 24))
+        let fingerprint = records.fingerprint(UnsafeRawBufferPointer(rebasing: window[start..<(start + count)]))
+        return fingerprint % UInt64(records.parameters.averageSize) < UInt64(record.length)
+    }
+
+    private func cut(at end: Int64) {
+        guard end > cutEnd else { return }
+        cuts.append(Int(end - cutEnd))
+        cutBytes += Int(end - cutEnd)
+        cutEnd = end
+    }
+
+    /// Content-defined cuts over [cutEnd, end); unless `final`, leaves a tail the next bytes decide.
+    private func cutGeneric(upTo end: Int64, final: Bool) {
+        while cutEnd < end {
+            let start = Int(cutEnd - windowBase), stop = Int(end - windowBase)
+            if !final && stop - start < generic.parameters.maximumSize { return }
+            cut(at: cutEnd + Int64(generic.nextChunkLength(in: UnsafeRawBufferPointer(rebasing: window[start..<stop]))))
+        }
+    }
+
+    private func makeRoom() throws {
+        try store()
+        if filled == window.count {
+            // One record fills the window: cut it generically as it streams in.
+            inBigRecord = true
+            cutGeneric(upTo: windowEnd, final: false)
+            try store()
+        }
+    }
+
+    /// Stores the cut chunks and moves the unfinished chunk to the front of the window.
+    private func store() throws {
+        if !cuts.isEmpty {
+            let ids = try reader.blobs.store(UnsafeRawBufferPointer(rebasing: window[0..<cutBytes]), lengths: cuts, kind: .data)
+            try tree.append(chunks: ids)
+            reader.progress.addBytes(Int64(cutBytes))
+            reader.chunkedBytes += Int64(cutBytes)
+            if reader.chunkedBytes >= reader.faults.chunkedBytesThreshold { reader.faults.reach(.duringChunking) }
+        }
+        let keep = filled - cutBytes
+        if cutBytes > 0 && keep > 0 { window.baseAddress!.copyMemory(from: window.baseAddress! + cutBytes, byteCount: keep) }
+        windowBase += Int64(cutBytes)
+        filled = keep
+        cuts.removeAll(keepingCapacity: true)
+        cutBytes = 0
+    }
+}
