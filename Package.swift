@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "CairnRepositoryTests", dependencies: ["CairnRepository", "CairnCodec", "CairnBackends"]),
         .testTarget(name: "CairnRedisTests", dependencies: ["CairnRedis"],
                     resources: [.copy("Data")]),
-        .testTarget(name: "CairnPolicyTests", dependencies: ["CairnPolicy"],
+        .testTarget(name: "CairnPolicyTests", dependencies: ["CairnPolicy", "CairnCore"],
                     resources: [.copy("Golden")]),
         .testTarget(name: "CairnEngineTests", dependencies: ["CairnEngine", "CairnRepository", "CairnBackends"]),
         .testTarget(name: "CairnCLITests", dependencies: ["CairnCore"]),

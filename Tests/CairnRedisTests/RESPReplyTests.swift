@@ -1,0 +1,61 @@
+import CairnRedis
+import Testing
+
+@Suite("RESP replies") struct RESPReplyTests {
+    @Test func valueAccessors() {
+        #expect(RESPValue.simple("OK").string == "OK")
+        #expect(RESPValue.bulk(Array("v".utf8)).string == "v")
+        #expect(RESPValue.bulk(nil).string == nil)
+        #expect(RESPValue.integer(3).string == nil)
+        #expect(RESPValue.error("ERR").string == nil)
+        #expect(RESPValue.array([.integer(1)]).array == [.integer(1)])
+        #expect(RESPValue.array(nil).array == nil)
+        #expect(RESPValue.simple("x").array == nil)
+    }
+
+    /// Every RESP2 reply shape, delivered a few bytes at a time, plus a 100 KB bulk string that
+    /// does not fit the client's 64 KiB buffer.
+    @Test func repliesSplitAcrossReads() throws {
+        let big = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 % 251) }
+        var stream = Array("+PONG\r\n+OK\r\n-NOAUTH Authentication required.\r\n".utf8)
+        stream += Array(":-42\r\n$5\r\nhello\r\n$-1\r\n$0\r\n\r\n$4\r\na\r\nb\r\n*-1\r\n*0\r\n".utf8)
+        stream += Array("*3\r\n:1\r\n*2\r\n+x\r\n$1\r\ny\r\n-ERR nested\r\n".utf8)
+        stream += Array("$\(big.count)\r\n".utf8) + big + [13, 10] + Array("+after\r\n".utf8)
+        let peer = try ScriptedPeer(sending: stream)
+        do {
+            let client = try RESPClient(address: RedisAddress(endpoint: .unix(path: peer.path)))
+            #expect(try client.command(["PING"]) == .simple("PONG"))
+            #expect(try client.command(["SET", "key", "a value"]) == .simple("OK"))
+            let error = try #require(throws: RedisError.self) { try client.command(["GET", "key"]) }
+            #expect(error.category == .redis)
+            #expect(error.message == "the server requires a password")
+            #expect(error.hint?.contains("REDISCLI_AUTH") == true)
+            #expect(try client.readReply() == .integer(-42))
+            #expect(try client.readReply() == .bulk(Array("hello".utf8)))
+            #expect(try client.readReply() == .bulk(nil))
+            #expect(try client.readReply() == .bulk([]))
+            #expect(try client.readReply() == .bulk(Array("a\r\nb".utf8)))
+            #expect(try client.readReply() == .array(nil))
+            #expect(try client.readReply() == .array([]))
+            #expect(try client.readReply() == .array([.integer(1), .array([.simple("x"), .bulk([0x79])]), .error("ERR nested")]))
+            #expect(try client.readReply() == .bulk(big))
+            #expect(try client.readReply() == .simple("after"))
+        }
+        #expect(peer.bytesReceived() == Array(("*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$7\r\na value\r\n"
+            + "*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n").utf8))
+    }
+
+    @Test func aClosedConnectionAndJunkAreErrors() throws {
+        let peer = try ScriptedPeer(sending: Array("?junk\r\n:12x\r\n".utf8))
+        do {
+            let client = try RESPClient(address: RedisAddress(endpoint: .unix(path: peer.path)))
+            let junk = try #require(throws: RedisError.self) { try client.readReply() }
+            #expect(junk.message.contains("sent something that is not RESP (?junk)"), "\(junk.message)")
+            let badInteger = try #require(throws: RedisError.self) { try client.readReply() }
+            #expect(badInteger.message.hasSuffix("sent a malformed integer"))
+            let closed = try #require(throws: RedisError.self) { try client.readReply() }
+            #expect(closed.message.hasSuffix("closed the connection"))
+        }
+        _ = peer.bytesReceived()
+    }
+}
