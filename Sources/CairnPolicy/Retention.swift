@@ -54,7 +54,9 @@ public enum Retention {
         for snapshot in snapshots {
             groups[groupKey(snapshot, groupBy), default: []].append(snapshot)
         }
-        return groups.keys.sorted { $0.description < $1.description }.map { key in
+        // A fixed order: host, then tags, then paths (a Dictionary's own order changes per process).
+        func sortKey(_ key: [String: String]) -> [String] { GroupingKey.allCases.map { key[$0.rawValue] ?? "" } }
+        return groups.keys.sorted { sortKey($0).lexicographicallyPrecedes(sortKey($1)) }.map { key in
             RetentionGroup(key: key, decisions: decide(groups[key]!, policy: policy, calendar: calendar))
         }
     }
@@ -86,6 +88,11 @@ public enum Retention {
 
     static func decide(_ snapshots: [SnapshotSummary], policy: RetentionPolicy, calendar: Calendar) -> [RetentionDecision] {
         let newestFirst = snapshots.sorted { ($0.time, $0.id) > ($1.time, $1.id) }
+        // Weeks are ISO 8601 weeks (Monday first, week 1 holds January 4th) whatever the locale,
+        // as restic counts them; only the time zone comes from the caller.
+        var calendar = calendar
+        calendar.firstWeekday = 2
+        calendar.minimumDaysInFirstWeek = 4
         func components(_ units: Set<Calendar.Component>) -> (Date) -> [Int] {
             { date in
                 let parts = calendar.dateComponents(units, from: date)
@@ -113,7 +120,8 @@ public enum Retention {
                     reasons.append(rules[index].name)
                 }
             }
-            if let withinLimit, snapshot.time >= withinLimit, let age = policy.keepWithin { reasons.append("within \(age)") }
+            // Strictly newer than the limit, as restic: `--keep-within 0D` keeps nothing by itself.
+            if let withinLimit, snapshot.time > withinLimit, let age = policy.keepWithin { reasons.append("within \(age)") }
             for tag in policy.keepTags where snapshot.tags.contains(tag) { reasons.append("tag \(tag)") }
             decisions.append(RetentionDecision(snapshot: snapshot, keep: !reasons.isEmpty, reasons: reasons))
         }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A Redis 7 multi-part AOF manifest (`appendonly.aof.manifest`): one line per file,
 /// `file <name> seq <n> type <b|h|i>`; `#` comments; names may be quoted.
 public struct AOFManifest: Sendable, Equatable {
@@ -22,8 +24,9 @@ public struct AOFManifest: Sendable, Equatable {
 
     public init(parsing text: String) throws {
         var entries: [Entry] = []
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
+        for (number, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
+            // Redis trims " \t\r\n" (so CRLF manifests load).
+            let line = rawLine.trimmingCharacters(in: CharacterSet(charactersIn: " \t\r\n"))
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard line.utf8.count <= 1024 else { throw Self.malformed(number, "line is longer than 1024 bytes") }
             let tokens = try Self.tokens(line, number)
@@ -48,34 +51,85 @@ public struct AOFManifest: Sendable, Equatable {
         RedisError(.integrity, "the AOF manifest is malformed at line \(line + 1): \(why)")
     }
 
-    /// Splits on spaces, honouring "quoted" tokens with backslash escapes (Redis's sdscatrepr).
+    /// Splits on spaces, honouring "quoted" tokens with the escapes Redis's sdscatrepr writes:
+    /// `\\`, `\"`, `\n`, `\r`, `\t`, `\a`, `\b` and `\xHH` (a raw byte; names are UTF-8).
     private static func tokens(_ line: String, _ number: Int) throws -> [String] {
         var tokens: [String] = []
-        var current = ""
-        var quoted = false, escaped = false, inToken = false
-        for character in line {
+        var current: [UInt8] = []
+        var quoted = false, inToken = false
+        let bytes = Array(line.utf8)
+        var index = 0
+        func hexValue(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case 48...57: return byte - 48
+            case 65...70: return byte - 55
+            case 97...102: return byte - 87
+            default: return nil
+            }
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
             if quoted {
-                if escaped { current.append(character); escaped = false; continue }
-                if character == "\\" { escaped = true; continue }
-                if character == "\"" { quoted = false; continue }
-                current.append(character)
-            } else if character == " " {
-                if inToken { tokens.append(current); current = ""; inToken = false }
-            } else if character == "\"" {
+                if byte == UInt8(ascii: "\\"), index < bytes.count {
+                    let escape = bytes[index]
+                    index += 1
+                    switch escape {
+                    case UInt8(ascii: "n"): current.append(10)
+                    case UInt8(ascii: "r"): current.append(13)
+                    case UInt8(ascii: "t"): current.append(9)
+                    case UInt8(ascii: "a"): current.append(7)
+                    case UInt8(ascii: "b"): current.append(8)
+                    case UInt8(ascii: "x"):
+                        guard index + 1 < bytes.count, let high = hexValue(bytes[index]), let low = hexValue(bytes[index + 1]) else {
+                            throw malformed(number, "bad \\x escape")
+                        }
+                        current.append(high << 4 | low)
+                        index += 2
+                    default: current.append(escape)
+                    }
+                } else if byte == UInt8(ascii: "\"") {
+                    quoted = false
+                } else {
+                    current.append(byte)
+                }
+            } else if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") {
+                if inToken { tokens.append(String(decoding: current, as: UTF8.self)); current = []; inToken = false }
+            } else if byte == UInt8(ascii: "\"") {
                 quoted = true; inToken = true
             } else {
-                current.append(character); inToken = true
+                current.append(byte); inToken = true
             }
         }
         guard !quoted else { throw malformed(number, "unterminated quote") }
-        if inToken { tokens.append(current) }
+        if inToken { tokens.append(String(decoding: current, as: UTF8.self)) }
         return tokens
     }
 
-    /// The manifest text for `entries`, as Redis writes it.
+    /// The manifest text for `entries`, as Redis writes it (names quoted like sdscatrepr when
+    /// they hold spaces, quotes, backslashes or bytes outside printable ASCII).
     public static func render(_ entries: [Entry]) -> String {
-        entries.map { "file \($0.name) seq \($0.sequence) type \($0.type.rawValue)\n" }.joined()
+        entries.map { "file \(quote($0.name)) seq \($0.sequence) type \($0.type.rawValue)\n" }.joined()
+    }
+
+    static func quote(_ name: String) -> String {
+        let bytes = Array(name.utf8)
+        let plain = !bytes.isEmpty && bytes.allSatisfy { $0 > 32 && $0 < 127 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+        if plain { return name }
+        var out = "\""
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "\\"): out += "\\\\"
+            case UInt8(ascii: "\""): out += "\\\""
+            case 10: out += "\\n"
+            case 13: out += "\\r"
+            case 9: out += "\\t"
+            case 7: out += "\\a"
+            case 8: out += "\\b"
+            case 32...126: out.append(Character(UnicodeScalar(byte)))
+            default: out += String(format: "\\x%02x", byte)
+            }
+        }
+        return out + "\""
     }
 }
-
-import Foundation

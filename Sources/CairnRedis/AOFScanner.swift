@@ -53,7 +53,8 @@ public enum AOFScanner {
         var value = 0
         var position = start
         while position < bytes.count, bytes[position] != 13 {
-            guard bytes[position] >= 48 && bytes[position] <= 57 else { return nil }
+            // 15 digits are far beyond any real count or length; more would overflow Int.
+            guard bytes[position] >= 48 && bytes[position] <= 57, position - start < 15 else { return nil }
             value = value * 10 + Int(bytes[position] - 48)
             position += 1
         }

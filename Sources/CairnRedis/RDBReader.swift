@@ -138,7 +138,7 @@ public enum RDBReader {
     static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
 
     static func printable(_ bytes: [UInt8]) -> String {
-        if let text = String(validatingUTF8: bytes.map { CChar(bitPattern: $0) } + [0]), !text.contains("\0") { return text }
+        if !bytes.contains(0), let text = String(validating: bytes, as: UTF8.self) { return text }
         return bytes.map { String(format: "\\x%02x", $0) }.joined()
     }
 }

@@ -36,7 +36,13 @@ extension RDBWalker {
             default: throw RedisError.invalidRDB("\(input.what): unknown length prefix 0x\(String(first, radix: 16)) at byte \(input.offset - 1)")
             }
             let bytes = try input.bytes(width, context())
-            return (bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }, false)
+            let value = bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            // No real length comes near 2^48 bytes; a bigger one is damage, and converting it to
+            // Int64 or Int later would trap instead of throwing.
+            guard value < 1 << 48 else {
+                throw RedisError.invalidRDB("\(input.what): implausible length \(value) at byte \(input.offset - Int64(width) - 1) in \(context())")
+            }
+            return (value, false)
         default:
             return (UInt64(first & 0x3f), true)
         }

@@ -28,22 +28,33 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
         guard text.hasPrefix("redis://"), let url = URLComponents(string: text), let host = url.host, !host.isEmpty else {
             throw RedisError(.usage, "\(text) is not a Redis address", hint: "use redis://[user:password@]host:port[/db] or unix:///path")
         }
-        let database = Int(url.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))) ?? 0
-        var username = url.user?.removingPercentEncoding
-        var password = url.password?.removingPercentEncoding
+        let databaseText = url.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        guard let database = databaseText.isEmpty ? 0 : Int(databaseText), database >= 0 else {
+            throw RedisError(.usage, "\(url.path) in \(text) is not a database number", hint: "use redis://host:port/2 for database 2")
+        }
+        if let port = url.port, !(1...65535).contains(port) {
+            throw RedisError(.usage, "\(port) is not a TCP port", hint: "ports are 1–65535")
+        }
+        // Decode once: URLComponents.user/password are decoded already, the percent-encoded forms are not.
+        var username = url.percentEncodedUser?.removingPercentEncoding
+        var password = url.percentEncodedPassword?.removingPercentEncoding
         if username == "" { username = nil }
         if password == nil, let user = username, url.password == nil, text.contains(":\(user)@") == false, text.contains("@") {
             // redis://secret@host: a lone user part is the password, as redis-cli reads it.
             password = user
             username = nil
         }
-        self.init(endpoint: .tcp(host: host, port: url.port ?? 6379), username: username,
+        // An IPv6 literal is written in brackets in a URL, not in getaddrinfo's host.
+        let bareHost = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        self.init(endpoint: .tcp(host: bareHost, port: url.port ?? 6379), username: username,
                   password: password ?? fallbackPassword, database: database)
     }
 
     public var description: String {
         switch endpoint {
-        case .tcp(let host, let port): return "redis://\(host):\(port)" + (database != 0 ? "/\(database)" : "")
+        case .tcp(let host, let port):
+            let shown = host.contains(":") ? "[\(host)]" : host
+            return "redis://\(shown):\(port)" + (database != 0 ? "/\(database)" : "")
         case .unix(let path): return "unix://\(path)"
         }
     }

@@ -46,7 +46,11 @@ enum ReferenceRetention {
         return Set(group.filter { $0.time > limit }.map(\.id))
     }
 
-    static func periods(_ calendar: Calendar) -> [(name: String, period: (Date) -> [Int])] {
+    static func periods(_ zone: Calendar) -> [(name: String, period: (Date) -> [Int])] {
+        // restic's weeks are ISO weeks whatever the locale; only the time zone is the caller's.
+        var calendar = zone
+        calendar.firstWeekday = 2
+        calendar.minimumDaysInFirstWeek = 4
         func parts(_ units: [Calendar.Component]) -> (Date) -> [Int] {
             { date in units.map { calendar.component($0, from: date) } }
         }

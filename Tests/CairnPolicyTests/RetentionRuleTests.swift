@@ -37,20 +37,17 @@ import Testing
         #expect(reasons[1] == ["weekly snapshot"])
     }
 
-    /// BUG: Retention takes week numbers from whatever calendar it is given; a plain
+    /// Regression (was a bug): Retention takes week numbers from whatever calendar it is given; a plain
     /// `Calendar(identifier: .gregorian)` counts weeks from Sunday (firstWeekday 1, minimumDays 1),
     /// so Sunday the 22nd shares a week with Monday the 23rd and Saturday is kept instead.
     /// restic's --keep-weekly uses ISO weeks whatever the locale.
     @Test func weeklyBucketsAreISOWeeksWhateverTheCalendarSays() {
         let groups = Retention.evaluate(Self.weekend, policy: RetentionPolicy(keepWeekly: 2), groupBy: [],
                                         calendar: Berlin.plainGregorian)
-        withKnownIssue("Retention.swift: weekly period uses the caller's firstWeekday/minimumDaysInFirstWeek, not ISO 8601") {
-            #expect(Self.keptNumbers(groups) == [3, 2])
-        }
-        #expect(Self.keptNumbers(groups) == [3, 1], "documents today's behaviour")
+        #expect(Self.keptNumbers(groups) == [3, 2])
     }
 
-    /// BUG (vs restic and the doc comment "newer than … minus the age"): a snapshot exactly
+    /// Regression (was a bug, vs restic and the doc comment "newer than … minus the age"): a snapshot exactly
     /// at newest − age is kept (`>=` in Retention.swift); restic keeps only `cur.Time.After(t)`.
     @Test func keepWithinIsStrictlyNewerThanTheLimit() throws {
         let newest = Berlin.date(2026, 12, 31, 12)
@@ -61,16 +58,12 @@ import Testing
         let kept = Self.keptNumbers(groups)
         #expect(kept.isSuperset(of: [1, 3]))
         #expect(!kept.contains(4))
-        withKnownIssue("Retention.swift keeps a snapshot exactly at newest − age (>=); restic and the doc say strictly newer") {
-            #expect(!kept.contains(2))
-        }
+        #expect(!kept.contains(2))
         // The same boundary makes `--keep-within 0D` keep the newest snapshot (and any tied with it);
         // restic treats a zero duration as "no keep-within rule" and keeps nothing for it.
         let zero = Retention.evaluate(snapshots, policy: RetentionPolicy(keepWithin: try Age(parsing: "0D")), groupBy: [],
                                       calendar: Berlin.calendar)
-        withKnownIssue("keep-within 0D keeps the newest snapshot") {
-            #expect(Self.keptNumbers(zero).isEmpty)
-        }
+        #expect(Self.keptNumbers(zero).isEmpty)
     }
 
     /// Months are calendar months, clamped: 1M before 31 March is 28 February (Go's AddDate,
@@ -150,7 +143,7 @@ import Testing
         #expect(chosen.id.hash.w0 == 7)
     }
 
-    /// BUG: `Retention.evaluate` orders groups by `Dictionary.description`, whose key order
+    /// Regression (was a bug): `Retention.evaluate` orders groups by `Dictionary.description`, whose key order
     /// changes from process to process (seeded hashing), so `cairn forget` lists groups keyed
     /// by host and tags in a different order on each run.
     @Test func groupsComeOutInAStableOrder() {
@@ -162,9 +155,6 @@ import Testing
         let groups = Retention.evaluate(snapshots, policy: RetentionPolicy(keepLast: 1), groupBy: [.host, .tags],
                                         calendar: Berlin.calendar)
         let order = groups.map { "\($0.key["host"]!)/\($0.key["tags"]!)" }
-        withKnownIssue("Retention.swift sorts groups by Dictionary.description (random key order per process)",
-                       isIntermittent: true) {
-            #expect(order == ["db1/", "db1/manual", "db1/nightly", "db2/", "db2/manual", "db2/nightly"])
-        }
+        #expect(order == ["db1/", "db1/manual", "db1/nightly", "db2/", "db2/manual", "db2/nightly"])
     }
 }

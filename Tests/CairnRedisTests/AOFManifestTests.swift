@@ -30,20 +30,17 @@ import Testing
         #expect(manifest.liveFiles.map(\.name) == ["my data.aof.3.base.rdb", "my data.aof.3.incr.aof"])
     }
 
-    /// BUG: Redis writes names that need quoting with sdscatrepr, so bytes outside printable
+    /// Regression (was a bug): Redis writes names that need quoting with sdscatrepr, so bytes outside printable
     /// ASCII become `\xHH` (and \n, \r, \t, \a, \b are escaped by letter); AOFManifest only
     /// understands `\"` and `\\`, so it reads `donnxc3xa9es"x.aof.1.base.rdb` and the backup
     /// cannot find the base file. Written by redis-server 7.0.15 with appendfilename 'données"x.aof'.
     @Test func hexEscapesInQuotedNames() throws {
         let manifest = try AOFManifest(parsing: try Fixture.data("manifest-escaped.txt"))
-        withKnownIssue("AOFManifest.tokens ignores sdscatrepr's \\xHH and letter escapes") {
-            #expect(manifest.base?.name == "données\"x.aof.1.base.rdb")
-            #expect(manifest.increments.map(\.name) == ["données\"x.aof.1.incr.aof"])
-        }
+        #expect(manifest.base?.name == "données\"x.aof.1.base.rdb")
+        #expect(manifest.increments.map(\.name) == ["données\"x.aof.1.incr.aof"])
+        
         let tabbed = try AOFManifest(parsing: "file \"a\\tb.aof\" seq 1 type b\n")
-        withKnownIssue("\\t in a quoted name is read as the letter t") {
-            #expect(tabbed.base?.name == "a\tb.aof")
-        }
+        #expect(tabbed.base?.name == "a\tb.aof")
     }
 
     @Test func commentsBlankLinesExtraFieldsAndOrder() throws {
@@ -89,10 +86,8 @@ import Testing
 
     /// Redis strips trailing "\r\n" (sdstrim " \t\r\n") before splitting a manifest line.
     @Test func windowsLineEndings() throws {
-        withKnownIssue("AOFManifest trims spaces only, so 'type b\\r' is refused") {
-            let manifest = try AOFManifest(parsing: "file appendonly.aof.1.base.rdb seq 1 type b\r\nfile appendonly.aof.1.incr.aof seq 1 type i\r\n")
-            #expect(manifest.entries.count == 2)
-        }
+        let manifest = try AOFManifest(parsing: "file appendonly.aof.1.base.rdb seq 1 type b\r\nfile appendonly.aof.1.incr.aof seq 1 type i\r\n")
+        #expect(manifest.entries.count == 2)
     }
 
     @Test func renderRoundTripsPlainNames() throws {
@@ -105,15 +100,13 @@ import Testing
         #expect(try AOFManifest(parsing: text).entries == entries)
     }
 
-    /// BUG: render writes names verbatim, so a name with a space (which Redis quotes) produces
+    /// Regression (was a bug): render writes names verbatim, so a name with a space (which Redis quotes) produces
     /// a manifest that neither AOFManifest nor Redis can read back.
     @Test func renderQuotesNamesThatNeedIt() throws {
         let entries = [Entry(name: "my data.aof.1.base.rdb", sequence: 1, type: .base)]
         let text = AOFManifest.render(entries)
-        withKnownIssue("AOFManifest.render does not quote names like Redis's sdscatrepr") {
-            #expect(text == "file \"my data.aof.1.base.rdb\" seq 1 type b\n")
-            let parsed = try AOFManifest(parsing: text)
-            #expect(parsed.entries == entries)
-        }
+        #expect(text == "file \"my data.aof.1.base.rdb\" seq 1 type b\n")
+        let parsed = try AOFManifest(parsing: text)
+        #expect(parsed.entries == entries)
     }
 }

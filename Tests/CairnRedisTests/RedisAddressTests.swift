@@ -42,32 +42,23 @@ import Testing
         #expect(error.category == .usage)
     }
 
-    /// BUG: RedisAddress.swift:33 calls `removingPercentEncoding` on `URLComponents.password`,
+    /// Regression (was a bug): RedisAddress.swift:33 calls `removingPercentEncoding` on `URLComponents.password`,
     /// which Foundation has already decoded: a password containing "%" is decoded twice or lost.
     @Test func percentSignsInPasswords() throws {
         let literalPercent = try RedisAddress(parsing: "redis://:50%25off@db1")
         let encodedEscape = try RedisAddress(parsing: "redis://:a%2541@db1")
-        withKnownIssue("RedisAddress decodes the password twice") {
-            #expect(literalPercent.password == "50%off")
-            #expect(encodedEscape.password == "a%41")
-        }
-        #expect(literalPercent.password == nil, "documents today's behaviour: the password is dropped")
-        #expect(encodedEscape.password == "aA", "documents today's behaviour: decoded twice")
+        #expect(literalPercent.password == "50%off")
+        #expect(encodedEscape.password == "a%41")
     }
 
-    /// BUG: bracketed IPv6 hosts keep their brackets (getaddrinfo cannot resolve "[::1]"),
+    /// Regression (was a bug): bracketed IPv6 hosts keep their brackets (getaddrinfo cannot resolve "[::1]"),
     /// out-of-range ports and non-numeric or negative database numbers are accepted.
     @Test func invalidPartsAreRefused() throws {
-        withKnownIssue("RedisAddress keeps IPv6 brackets") {
-            let address = try RedisAddress(parsing: "redis://[::1]:6379")
-            #expect(address.endpoint == .tcp(host: "::1", port: 6379))
-        }
+        let address = try RedisAddress(parsing: "redis://[::1]:6379")
+        #expect(address.endpoint == .tcp(host: "::1", port: 6379))
+        
         for text in ["redis://db1:99999", "redis://db1:6379/x", "redis://db1:6379/-1"] {
-            withKnownIssue("\(text) is accepted") {
-                #expect(throws: RedisError.self) { try RedisAddress(parsing: text) }
-            }
+            #expect(throws: RedisError.self) { try RedisAddress(parsing: text) }
         }
-        #expect(try RedisAddress(parsing: "redis://db1:6379/x").database == 0, "documents today's behaviour")
-        #expect(try RedisAddress(parsing: "redis://db1:6379/-1").database == -1, "documents today's behaviour")
     }
 }
