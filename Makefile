@@ -2,6 +2,7 @@
 #   make demo    install what is missing, build, back up and restore a sample Redis data dir
 #   make test    install what is missing, build, run every test
 #   make bench   compare with restic on generated Redis-like data (release build)
+#   make redis-timings  time live capture (files, replication) and redis-restore on ~1 GB
 #   make install install /usr/local/bin/cairn and shell completions
 #   make lint    build with layer-import checks and warnings as errors
 
@@ -12,7 +13,7 @@ PREFIX ?= /usr/local
 APT_PACKAGES := libzstd-dev libsqlite3-dev pkg-config redis-server redis-tools
 BENCH_PACKAGES := restic
 
-.PHONY: all deps build release test demo bench install lint clean check-swift
+.PHONY: all deps build release test demo bench redis-timings install lint clean check-swift
 
 all: build
 
@@ -45,6 +46,10 @@ demo: release
 bench: EXTRA_PACKAGES=$(BENCH_PACKAGES)
 bench: release
 	CAIRN_BINARY=$(CURDIR)/.build/release/cairn bash scripts/bench.sh $(PROFILE)
+
+# Capture via files and via replication, a nightly re-capture and redis-restore on ~1 GB (MB=1024).
+redis-timings: release
+	CAIRN_BINARY=$(CURDIR)/.build/release/cairn bash scripts/redis-timings.sh $(MB)
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin

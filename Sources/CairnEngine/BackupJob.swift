@@ -1,5 +1,6 @@
 import CairnCodec
 import CairnCore
+import CairnRedis
 import CairnRepository
 import Foundation
 import Glibc
@@ -128,11 +129,11 @@ public struct BackupJob {
         }
     }
 
-    /// Backs up one stream (a replication payload) as the file `name` in a snapshot of `recorded`
-    /// paths: chunked and stored as it arrives, no temporary file. `fill` returns 0 at the end.
-    /// `metadata` is asked for after the stream ended (facts only known then, such as key counts).
-    public func runStream(name: String, recorded: [String], fill: (UnsafeMutableRawBufferPointer) throws -> Int,
-                          metadata: () throws -> [String: String]) throws -> BackupResult {
+    /// Backs up an RDB stream (a replication payload) as the file `name` in a snapshot of
+    /// `recorded` paths: walked, validated and chunked at key records as it arrives, no temporary
+    /// file. `fill` returns 0 at the end. `metadata` receives the RDB's summary once it ended.
+    public func runRDBStream(name: String, recorded: [String], fill: @escaping (UnsafeMutableRawBufferPointer) throws -> Int,
+                             metadata: (RDBSummary?) throws -> [String: String]) throws -> BackupResult {
         let started = clock.now()
         let blobs = BlobWriter(repository: repository, workers: request.workers, faults: request.faults)
         let tree = TreeWriter(blobs: blobs, chunker: repository.treeChunker,
@@ -146,13 +147,14 @@ public struct BackupJob {
             summary.directories = 1
             let file = TreeNode(kind: .file, path: Array(name.utf8), mode: 0o644, uid: geteuid(), gid: getegid(),
                                 modificationSeconds: seconds, changeSeconds: seconds)
-            let read = try reader.consume(into: tree, node: file, sizeKnown: false, fill: fill)
+            let (read, rdb) = try reader.readRDB(name: "the RDB from \(recorded.first ?? name)", into: tree, node: file,
+                                                 sizeKnown: false, strict: true, fill: fill)
             summary.files = 1
             summary.bytes = read
             summary.bytesRead = read
             progress.finishFile(name)
             return try commit(tree: tree, blobs: blobs, summary: summary, started: started, recorded: recorded,
-                              parent: nil, warnings: [], redis: try metadata())
+                              parent: nil, warnings: [], redis: try metadata(rdb))
         } catch {
             blobs.abandon()
             throw error

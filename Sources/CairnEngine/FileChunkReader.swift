@@ -39,7 +39,7 @@ final class FileChunkReader {
             return try readRDB(fd, name: source.string, into: tree, node: node)
         }
         var started = false
-        return try consume(into: tree, node: node, sizeKnown: true) { space in
+        return try consume(into: tree, node: node) { space in
             while true {
                 let got = Glibc.read(fd, space.baseAddress!, space.count)
                 if got >= 0 {
@@ -53,26 +53,22 @@ final class FileChunkReader {
         }
     }
 
-    /// Chunks and stores what `fill` produces (it returns 0 at the end) as the content of `node`.
-    /// With `sizeKnown` the node is written first (its size corrected if the file was shorter);
-    /// otherwise (a stream) its chunk ids are held — 32 bytes per chunk — and the node, with the
-    /// size counted, is written at the end. Returns the bytes consumed.
-    func consume(into tree: TreeWriter, node: TreeNode, sizeKnown: Bool,
-                 fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Int64 {
+    /// Chunks and stores what `fill` produces (it returns 0 at the end) as the content of `node`,
+    /// which is written first (its size corrected if the file was shorter). Returns the bytes consumed.
+    func consume(into tree: TreeWriter, node: TreeNode, fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Int64 {
         let maximum = repository.config.chunker.maximumSize
         let chunker = repository.chunker
         var filled = 0
         var total: Int64 = 0
         var endOfFile = false
         var started = false
-        var heldIDs: [ChunkID] = []
         while true {
             while !endOfFile && filled < buffer.count {
                 let got = try fill(UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
                 if got == 0 { endOfFile = true }
                 filled += got
             }
-            if !started && sizeKnown {
+            if !started {
                 var recorded = node
                 recorded.size = endOfFile ? Int64(filled) : node.size
                 try tree.append(recorded)
@@ -87,7 +83,7 @@ final class FileChunkReader {
             }
             if !lengths.isEmpty {
                 let ids = try blobs.store(UnsafeRawBufferPointer(rebasing: buffer[0..<position]), lengths: lengths, kind: .data)
-                if sizeKnown { try tree.append(chunks: ids) } else { heldIDs += ids }
+                try tree.append(chunks: ids)
             }
             total += Int64(position)
             progress.addBytes(Int64(position))
@@ -96,12 +92,6 @@ final class FileChunkReader {
             if endOfFile && position == filled { break }
             buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + position, byteCount: filled - position)
             filled -= position
-        }
-        if !sizeKnown {
-            var recorded = node
-            recorded.size = total
-            try tree.append(recorded)
-            try tree.append(chunks: heldIDs)
         }
         try tree.endChunks()
         return total

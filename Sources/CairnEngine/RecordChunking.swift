@@ -12,48 +12,63 @@ extension FileChunkReader {
         return count == 7 && head == Array("REDIS00".utf8)
     }
 
-    /// Chunks an RDB at key-record boundaries (see `RecordCutter`); bytes after the RDB (an AOF
-    /// with an RDB preamble) and any file the reader cannot parse fall back to generic chunking
+    /// Chunks an RDB file at key-record boundaries (see `RecordCutter`); bytes after the RDB (an
+    /// AOF with an RDB preamble) and a file the reader cannot parse fall back to generic chunking
     /// from where the records stopped. Writes `node` first; returns bytes read.
     func readRDB(_ fd: Int32, name: String, into tree: TreeWriter, node: TreeNode) throws -> Int64 {
-        try tree.append(node)
-        let cutter = RecordCutter(reader: self, tree: tree)
-        var source = TappedSource(descriptor: fd)
+        try readRDB(name: name, into: tree, node: node, sizeKnown: true, strict: false) { buffer in
+            while true {
+                let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
+                if count >= 0 { return count }
+                if errno != EINTR { throw EngineError(.failure, "\(name) could not be read to the end: \(errnoMessage(errno))") }
+            }
+        }.bytes
+    }
+
+    /// Chunks an RDB coming from `fill` (0 at the end) at key-record boundaries while walking it.
+    /// `strict` (a replication stream): the bytes must be one valid RDB and nothing else, or it
+    /// throws; otherwise what cannot be parsed is stored with generic chunking. Without
+    /// `sizeKnown`, chunk ids are held (32 bytes each) and `node` is written at the end with the
+    /// size counted. Returns the bytes consumed and, when the RDB was valid, its summary.
+    func readRDB(name: String, into tree: TreeWriter, node: TreeNode, sizeKnown: Bool, strict: Bool,
+                 fill: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) throws -> (bytes: Int64, summary: RDBSummary?) {
+        if sizeKnown { try tree.append(node) }
+        let cutter = RecordCutter(reader: self, tree: tree, holdIDs: !sizeKnown, fill: fill)
+        var source = TappedSource(fill: fill)
         source.tap = { bytes in try cutter.take(bytes) }
+        var summary: RDBSummary?
         do {
-            _ = try RDBReader.read(source, name: name, allowTrailingData: true) { record in cutter.record(record) }
-        } catch let error as RedisError where error.category == .integrity {
+            summary = try RDBReader.read(source, name: name, allowTrailingData: !strict) { record in cutter.record(record) }
+        } catch let error as RedisError where error.category == .integrity && !strict {
             // Not an RDB after all (or a damaged one backed up with --skip-rdb-check): the bytes
             // are stored all the same, cut by content.
             cutter.abandonRecords()
         }
-        // The rest of the file: trailing AOF commands, or whatever the parser did not read.
-        while true {
-            let got = try cutter.readMore(fd)
-            if got == 0 { break }
-        }
+        // The rest: trailing AOF commands, or whatever the parser did not read.
+        while try cutter.readMore() > 0 {}
         try cutter.finish()
+        if !sizeKnown {
+            var recorded = node
+            recorded.size = cutter.total
+            try tree.append(recorded)
+            try tree.append(chunks: cutter.heldIDs)
+        }
         try tree.endChunks()
-        return cutter.total
+        return (cutter.total, summary)
     }
 }
 
-/// A file descriptor source whose bytes are also handed to `tap`.
+/// A byte source whose bytes are also handed to `tap`.
 struct TappedSource: RDBByteSource {
-    let descriptor: Int32
+    let fill: (UnsafeMutableRawBufferPointer) throws -> Int
     var tap: (UnsafeRawBufferPointer) throws -> Void = { _ in }
 
-    init(descriptor: Int32) { self.descriptor = descriptor }
+    init(fill: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) { self.fill = fill }
 
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        while true {
-            let count = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
-            if count >= 0 {
-                try tap(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-                return count
-            }
-            if errno != EINTR { throw EngineError(.failure, "read failed: \(errnoMessage(errno))") }
-        }
+        let count = try fill(buffer)
+        try tap(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        return count
     }
 }
 
@@ -87,10 +102,16 @@ final class RecordCutter {
     private var inBigRecord = false
     private var recordsActive = true
     private(set) var total: Int64 = 0
+    /// With `holdIDs`, the chunk ids are collected here instead of written to the tree.
+    private let holdIDs: Bool
+    private(set) var heldIDs: [ChunkID] = []
+    private let fill: (UnsafeMutableRawBufferPointer) throws -> Int
 
-    init(reader: FileChunkReader, tree: TreeWriter) {
+    init(reader: FileChunkReader, tree: TreeWriter, holdIDs: Bool, fill: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) {
         self.reader = reader
         self.tree = tree
+        self.holdIDs = holdIDs
+        self.fill = fill
         self.window = reader.buffer
         self.records = reader.repository.recordChunker
         self.generic = reader.repository.chunker
@@ -114,14 +135,10 @@ final class RecordCutter {
         if cutBytes >= 4 << 20 { try store() }
     }
 
-    /// Reads more of the file after the records (or instead of them); cuts generically.
-    func readMore(_ fd: Int32) throws -> Int {
+    /// Reads more input after the records (or instead of them); cuts generically.
+    func readMore() throws -> Int {
         if filled == window.count { try makeRoom() }
-        let got = Glibc.read(fd, window.baseAddress! + filled, window.count - filled)
-        if got < 0 {
-            if errno == EINTR { return try readMore(fd) }
-            throw EngineError(.failure, "read failed: \(errnoMessage(errno))")
-        }
+        let got = try fill(UnsafeMutableRawBufferPointer(rebasing: window[filled...]))
         filled += got
         total += Int64(got)
         cutGeneric(upTo: windowEnd, final: false)
@@ -192,7 +209,7 @@ final class RecordCutter {
     private func store() throws {
         if !cuts.isEmpty {
             let ids = try reader.blobs.store(UnsafeRawBufferPointer(rebasing: window[0..<cutBytes]), lengths: cuts, kind: .data)
-            try tree.append(chunks: ids)
+            if holdIDs { heldIDs += ids } else { try tree.append(chunks: ids) }
             reader.progress.addBytes(Int64(cutBytes))
             reader.chunkedBytes += Int64(cutBytes)
             if reader.chunkedBytes >= reader.faults.chunkedBytesThreshold { reader.faults.reach(.duringChunking) }

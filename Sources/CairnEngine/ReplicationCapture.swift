@@ -3,27 +3,22 @@ import Foundation
 import Logging
 
 /// `backup --redis URL --via replication`: pulls the RDB over the replication protocol (as a
-/// replica would, RDB only) and hands it to the chunker as it arrives — no temporary file, and no
-/// access to the server's disk needed. A reader thread walks the RDB (structure to EOF, CRC64)
-/// while the backup thread chunks the same bytes; if validation fails, the stream fails, and the
-/// backup commits nothing.
-public final class ReplicationCapture: @unchecked Sendable {  // state crosses threads once, ordered by `finished`
+/// replica would, RDB only) and hands it to the backup as it arrives — no temporary file, and no
+/// access to the server's disk needed. The backup walks the RDB while it chunks it (structure to
+/// EOF, CRC64), cutting at key records; if the RDB is not valid, the backup commits nothing.
+public final class ReplicationCapture {
     private let address: RedisAddress
     private let logger: Logger
-    private let channel = ByteChannel(capacity: 8)
-    private let finished = DispatchSemaphore(value: 0)
-    private var summary: RDBSummary?
-    private var failure: Error?
+    private var client: RESPClient?
+    private var source: ReplicationPayloadSource?
     private var facts: [String: String] = [:]
-    private var payloadBytes: Int64 = 0
-    private var diskless = false
 
     public init(address: RedisAddress, logger: Logger) {
         self.address = address
         self.logger = logger
     }
 
-    /// Connects, records the server's facts, sends SYNC, and starts validating the payload.
+    /// Connects, records the server's facts and sends SYNC; the payload follows through `fill`.
     public func start(timeout: Double) throws {
         let client = try RESPClient(address: address)
         _ = try client.command(["PING"])
@@ -39,98 +34,24 @@ public final class ReplicationCapture: @unchecked Sendable {  // state crosses t
         ]
         client.setTimeout(timeout)
         logger.info("SYNC with \(address)")
-        var source = try client.requestReplicationPayload()
-        diskless = source.isDiskless
-        let channel = self.channel
-        source.tap = { bytes in channel.push(Array(bytes)) }
-        let handoff = Handoff((source, client))
-        let thread = Thread { [self] in
-            do {
-                summary = try RDBReader.read(handoff.value.0, name: "the RDB from \(address)")
-                channel.close(nil)
-            } catch {
-                failure = error
-                channel.close(error)
-            }
-            withExtendedLifetime(handoff.value.1) {}   // the connection lives until the payload is read
-            finished.signal()
-        }
-        thread.stackSize = 4 << 20
-        thread.start()
+        source = try client.requestReplicationPayload()
+        facts["transfer"] = source!.isDiskless ? "diskless" : "disk"
+        self.client = client
     }
 
-    /// Fills `buffer` with payload bytes; 0 at the end; throws if the payload is invalid.
+    /// The next payload bytes; 0 at its end.
     public func fill(_ buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let count = try channel.pull(into: buffer)
-        payloadBytes += Int64(count)
-        return count
+        guard source != nil else { throw EngineError(.failure, "replication capture was not started") }
+        return try source!.read(into: buffer)
     }
 
-    /// The snapshot's Redis metadata; valid once `fill` returned 0.
-    public func metadata() throws -> [String: String] {
-        finished.wait()
-        if let failure { throw failure }
-        guard let summary else { throw EngineError(.integrity, "the replication payload ended before the RDB did") }
+    /// The snapshot's Redis metadata, given the summary of the RDB that was read.
+    public func metadata(_ summary: RDBSummary?) throws -> [String: String] {
+        guard let summary else { throw EngineError(.integrity, "the replication payload from \(address) is not a complete RDB") }
         var metadata = facts
         metadata.merge(RedisDirectoryValidator.metadata(of: summary, file: "dump.rdb")) { _, new in new }
-        metadata["transfer"] = diskless ? "diskless" : "disk"
-        metadata["payload_bytes"] = String(payloadBytes)
+        metadata["payload_bytes"] = String(source?.delivered ?? 0)
+        client = nil
         return metadata
-    }
-}
-
-/// Moves a value to one other thread, once.
-final class Handoff<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}
-
-/// A bounded, blocking queue of byte pieces from one producer thread to one consumer.
-final class ByteChannel: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var pieces: [[UInt8]] = []
-    private var head: [UInt8] = []
-    private var headOffset = 0
-    private var closed = false
-    private var error: Error?
-    private let capacity: Int
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    func push(_ piece: [UInt8]) {
-        condition.lock()
-        defer { condition.unlock() }
-        while pieces.count >= capacity && !closed { condition.wait() }
-        pieces.append(piece)
-        condition.broadcast()
-    }
-
-    func close(_ error: Error?) {
-        condition.lock()
-        defer { condition.unlock() }
-        closed = true
-        self.error = error
-        condition.broadcast()
-    }
-
-    func pull(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        if headOffset == head.count {
-            condition.lock()
-            while pieces.isEmpty && !closed { condition.wait() }
-            if pieces.isEmpty {
-                let error = self.error
-                condition.unlock()
-                if let error { throw error }
-                return 0
-            }
-            head = pieces.removeFirst()
-            headOffset = 0
-            condition.broadcast()
-            condition.unlock()
-        }
-        let count = min(buffer.count, head.count - headOffset)
-        head.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + headOffset, byteCount: count) }
-        headOffset += count
-        return count
     }
 }

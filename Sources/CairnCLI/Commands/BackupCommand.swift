@@ -119,8 +119,8 @@ struct BackupCommand: ParsableCommand {
         do {
             let job = BackupJob(repository: repository, request: request, progress: progress, logger: options.logger)
             if let replication {
-                result = try job.runStream(name: "dump.rdb", recorded: request.recordedPaths ?? [], fill: replication.fill,
-                                           metadata: replication.metadata)
+                result = try job.runRDBStream(name: "dump.rdb", recorded: request.recordedPaths ?? [], fill: replication.fill,
+                                              metadata: replication.metadata)
             } else {
                 result = try job.run()
             }
