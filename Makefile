@@ -11,7 +11,7 @@ SWIFT ?= $(shell for c in "$$(dirname "$$(readlink -f "$$(command -v swiftc 2>/d
              if [ -x "$$c" ] && "$$c" build --help >/dev/null 2>&1; then echo "$$c"; break; fi; done)
 PREFIX ?= /usr/local
 APT_PACKAGES := libzstd-dev libsqlite3-dev pkg-config redis-server redis-tools
-BENCH_PACKAGES := restic
+BENCH_PACKAGES := restic borgbackup rdiff-backup zstd time
 
 .PHONY: all deps build release test demo bench redis-timings install lint clean check-swift
 

@@ -67,7 +67,9 @@ public struct RestoreJob {
             guard matcher.includes(node.path) else { continue }
             let destination = target.appending(node.path)
             if node.path.isEmpty {
+                // The snapshot's root is the target; counted as backup counts it.
                 if createdTarget { directories.append((destination, node)) }
+                if node.kind == .directory { result.directories += 1 }
                 continue
             }
             try ensureParent(of: node.path, target: target, matcher: matcher)

@@ -72,7 +72,9 @@ public enum RDBReader {
                 summary.aux[String(decoding: key, as: UTF8.self)] = printable(value)
                 onRecord?(RDBRecord(kind: .aux, offset: start, length: walker.input.offset - start))
             case Opcode.selectDB:
-                let index = Int(try walker.length("a database number"))
+                let number = try walker.length("a database number")
+                guard number < 1 << 31 else { throw RedisError.invalidRDB("\(name): database number \(number) at byte \(start) is not plausible") }
+                let index = Int(number)
                 database = index
                 if !summary.databases.contains(where: { $0.index == index }) {
                     summary.databases.append(RDBSummary.Database(index: index))

@@ -36,22 +36,26 @@ extension RDBWalker {
             default: throw RedisError.invalidRDB("\(input.what): unknown length prefix 0x\(String(first, radix: 16)) at byte \(input.offset - 1)")
             }
             let bytes = try input.bytes(width, context())
-            let value = bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-            // No real length comes near 2^48 bytes; a bigger one is damage, and converting it to
-            // Int64 or Int later would trap instead of throwing.
-            guard value < 1 << 48 else {
-                throw RedisError.invalidRDB("\(input.what): implausible length \(value) at byte \(input.offset - Int64(width) - 1) in \(context())")
-            }
-            return (value, false)
+            return (bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }, false)
         default:
             return (UInt64(first & 0x3f), true)
         }
     }
 
+    /// A length used as a byte count. The encoding holds any 64-bit number (streams store ids and
+    /// counters with it), but no string comes near 2^48 bytes: a bigger byte count is damage, and
+    /// converting it to Int64 or Int would trap instead of throwing.
+    func byteCount(_ value: UInt64, _ context: @autoclosure () -> String) throws -> Int64 {
+        guard value < 1 << 48 else {
+            throw RedisError.invalidRDB("\(input.what): implausible length \(value) before byte \(input.offset) in \(context())")
+        }
+        return Int64(value)
+    }
+
     mutating func skipString(_ context: @autoclosure () -> String) throws {
         let (value, encoded) = try lengthOrEncoding(context())
         guard encoded else {
-            try input.skip(Int64(value), context())
+            try input.skip(try byteCount(value, context()), context())
             return
         }
         switch value {
@@ -59,9 +63,9 @@ extension RDBWalker {
         case 1: try input.skip(2, context())
         case 2: try input.skip(4, context())
         case 3:
-            let compressed = try length(context())
+            let compressed = try byteCount(try length(context()), context())
             _ = try length(context())
-            try input.skip(Int64(compressed), context())
+            try input.skip(compressed, context())
         default: throw RedisError.invalidRDB("\(input.what): unknown string encoding \(value) at byte \(input.offset)")
         }
     }
@@ -71,7 +75,7 @@ extension RDBWalker {
         let (value, encoded) = try lengthOrEncoding(context())
         if !encoded {
             guard value <= UInt64(limit) else {
-                try input.skip(Int64(value), context())
+                try input.skip(try byteCount(value, context()), context())
                 return Array("<\(value) bytes>".utf8)
             }
             return try input.bytes(Int(value), context())
@@ -86,8 +90,8 @@ extension RDBWalker {
             let raw = bytes.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
             return Array(String(Int32(bitPattern: raw)).utf8)
         case 3:
-            let compressedLength = Int(try length(context()))
-            let plainLength = Int(try length(context()))
+            let compressedLength = Int(try byteCount(try length(context()), context()))
+            let plainLength = Int(try byteCount(try length(context()), context()))
             guard compressedLength <= limit, plainLength <= limit else {
                 try input.skip(Int64(compressedLength), context())
                 return Array("<\(plainLength) bytes>".utf8)

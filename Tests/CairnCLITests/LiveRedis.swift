@@ -69,6 +69,9 @@ final class LiveRedis {
         }
         commands += "HSET \(prefix)bighash " + (0..<700).map { "f\($0) v\($0)" }.joined(separator: " ") + "\n"
         commands += "SADD \(prefix)bigset " + (0..<700).map { "m\($0)" }.joined(separator: " ") + "\n"
+        // A consumer group that has read nothing saves entries_read = -1 as a 64-bit "length"
+        // (UINT64_MAX): readers must not take every such number for a byte count.
+        commands += "XGROUP CREATE \(prefix)stream:0 workers 0\n"
         commands += "SELECT 2\n"
         for index in 0..<(count / 5) { commands += "SET \(prefix)db2:\(index) \(index)\n" }
         try cli([], input: commands)
