@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# make bench: Cairn against restic, borg and rdiff-backup on nightly Redis data directories.
+#
+#   bash scripts/bench.sh [small|medium]      (default small)
+#
+# 1. Generates (or reuses) a dataset with a real redis-server: a seeded keyspace, then night after
+#    night ~2% of the keys changed, BGSAVE, one BGREWRITEAOF midway, and a copy of the data
+#    directory (dump.rdb + appendonlydir/) per night, with its DEBUG DIGEST.
+# 2. Measures cat / sha256sum / zstd -3 on the same files (the machine's physical limits).
+# 3. For every installed tool, on the same files and one fixed source path: init, first backup,
+#    unchanged re-backup, one backup per further night, restore of a middle and of the last night;
+#    wall time, CPU, peak RSS, repository size and bytes added per step.
+# 4. Verifies every restore (bytes, modes, owners, and DEBUG DIGEST after loading the restored AOF
+#    and the restored dump.rdb in a fresh redis-server) and fails loudly if one does not verify.
+# 5. Writes bench-results/<profile>-<date>.md and .json and prints the markdown.
+#
+# Environment: CAIRN_BINARY (default .build/release/cairn), BENCH_SEED (default 1),
+# BENCH_TOOLS (default "cairn restic borg rdiff-backup"), BENCH_KEEP=1 keeps repositories.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_DIR=$here/scripts/bench
+# shellcheck source=bench/lib.sh
+. "$BENCH_DIR/lib.sh"
+# shellcheck source=bench/dataset.sh
+. "$BENCH_DIR/dataset.sh"
+# shellcheck source=bench/tools.sh
+. "$BENCH_DIR/tools.sh"
+# shellcheck source=bench/verify.sh
+. "$BENCH_DIR/verify.sh"
+trap bench_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+profile=${1:-small}
+case $profile in
+  small) scale=1.2; nights=4 ;;    # ~100 MB dump.rdb, 4 nights
+  medium) scale=12; nights=7 ;;    # ~1 GB dump.rdb, 7 nights
+  -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) die "unknown profile '$profile' (small or medium)" ;;
+esac
+seed=${BENCH_SEED:-1}
+tools=${BENCH_TOOLS:-cairn restic borg rdiff-backup}
+for tool in $tools; do
+  case $tool in cairn|restic|borg|rdiff-backup) ;; *) die "unknown tool '$tool' in BENCH_TOOLS (cairn restic borg rdiff-backup)" ;; esac
+done
+CAIRN_BIN=${CAIRN_BINARY:-$here/.build/release/cairn}
+results=$here/bench-results
+run_started=$(date +%s)
+run_date=$(date +%Y-%m-%d)
+run_time=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+for c in redis-server redis-cli awk zstd sha256sum diff cmp du find stat; do
+  command -v "$c" > /dev/null || die "$c is needed (Debian: redis-server redis-tools zstd coreutils diffutils findutils)"
+done
+[ -x /usr/bin/time ] || die "/usr/bin/time is needed (Debian package: time)"
+[ -x "$CAIRN_BIN" ] || die "no Cairn binary at $CAIRN_BIN (run make release, or set CAIRN_BINARY)"
+
+# Throwaway credentials for throwaway repositories.
+export CAIRN_PASSWORD="bench-$RANDOM$RANDOM$RANDOM"
+export RESTIC_PASSWORD=$CAIRN_PASSWORD BORG_PASSPHRASE=$CAIRN_PASSWORD
+export RESTIC_COMPRESSION=auto
+export BORG_DISPLAY_PASSPHRASE=no BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
+# restic, borg and Cairn all use every core by default; nothing here limits them.
+
+mkdir -p "$results"
+dataset=$results/data/$profile-$seed
+dataset_ensure "$profile" "$seed" "$scale" "$nights" "$dataset"
+
+# The one fixed source path every tool backs up (as /var/lib/redis would be in production).
+work=$results/work
+rm -rf -- "$work"
+mkdir -p "$work"
+BENCH_TEMP_DIRS+=("$work")
+BENCH_SRC=$work/src
+steps=$work/steps.tsv
+verifies=$work/verify.tsv
+limits=$work/limits.tsv
+printf 'tool\tstep\tnight\tdata_bytes\twall_s\tuser_s\tsys_s\trss_kb\trepo_bytes\tadded_bytes\tcache_bytes\tsnapshot\ttool_reported_added_bytes\n' > "$steps"
+printf 'tool\tnight\tbytes\tmeta\tmtime\tdigest_aof\tdigest_rdb\tresult\n' > "$verifies"
+printf 'command\tdata_bytes\twall_s\tuser_s\tsys_s\trss_kb\n' > "$limits"
+
+night_bytes() { tree_bytes "$dataset/night-$1"; }
+middle_night=$(( (nights + 1) / 2 ))
+
+# ---------- physical limits on the last night's files, warm page cache like the tools get ----------
+mapfile -t limit_files < <(find "$dataset/night-$nights" -type f | LC_ALL=C sort)
+limit_bytes=$(night_bytes "$nights")
+cat "${limit_files[@]}" > /dev/null
+limit_commands=("cat" "sha256sum" "zstd -3 -T0 -c")
+# coreutils' sha256sum does not use the CPU's SHA extensions; OpenSSL shows what they give.
+if command -v openssl > /dev/null; then limit_commands+=("openssl dgst -sha256"); fi
+for c in "${limit_commands[@]}"; do
+  progress "limits: $c over night $nights ($(( limit_bytes / 1000000 )) MB)"
+  timed "$work/limit.log" bash -c "$c \"\$@\" > /dev/null" _ "${limit_files[@]}"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$limit_bytes" "$T_WALL" "$T_USER" "$T_SYS" "$T_RSS_KB" >> "$limits"
+done
+
+# What storing one whole dump.rdb costs at zstd -3: the nightly floor for a tool that cannot
+# deduplicate inside a changed dump.
+dump_zstd_bytes=$(zstd -3 -T0 -c "$dataset/night-$nights/dump.rdb" | wc -c)
+
+# ---------- the tools ----------
+# One row of steps.tsv from the last timed call, the repository and the cache.
+record() { # TOOL STEP NIGHT DATA_BYTES
+  local repo cache added
+  repo=$(dir_bytes "$TOOL_REPO"); cache=$(dir_bytes "$TOOL_CACHE")
+  added=$(( repo - last_repo )); last_repo=$repo
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$T_WALL" "$T_USER" "$T_SYS" "$T_RSS_KB" "$repo" "$added" "$cache" "${SNAPSHOT_REF:-}" "${TOOL_ADDED:-}" >> "$steps"
+  progress "$1 $2${3:+ night $3}: ${T_WALL}s, $(awk -v b="$4" -v s="$T_WALL" 'BEGIN { printf "%.1f", (s > 0 ? b / 1e6 / s : 0) }') MB/s, peak RSS $(( T_RSS_KB / 1024 )) MiB, repo $(( repo / 1000000 )) MB (+$(( added / 1000000 )) MB)"
+}
+
+tools_run=()
+tools_skipped=()
+for tool in $tools; do
+  if ! tool_available "$tool"; then
+    progress "$tool: not installed, skipped"
+    tools_skipped+=("$tool")
+    continue
+  fi
+  tools_run+=("$tool")
+  tdir=$work/$tool
+  mkdir -p "$tdir"
+  TOOL_REPO=$tdir/repo TOOL_CACHE=$tdir/cache TOOL_LOG=$tdir/log
+  rm -rf -- "$BENCH_SRC"
+  last_repo=0
+  declare -A refs=()
+  progress "$tool $(tool_version "$tool"): $(tool_settings "$tool")"
+
+  SNAPSHOT_REF="" TOOL_ADDED=""
+  if tool_init "$tool"; then record "$tool" init "" 0; fi
+  for night in $(seq 1 "$nights"); do
+    sync_tree "$dataset/night-$night" "$BENCH_SRC"
+    tool_backup "$tool" "night-$night"
+    refs[$night]=$SNAPSHOT_REF
+    record "$tool" backup "$night" "$(night_bytes "$night")"
+    if [ "$night" = 1 ]; then
+      tool_backup "$tool" "night-1-again"
+      record "$tool" rebackup 1 "$(night_bytes 1)"
+    fi
+  done
+
+  for night in $(printf '%s\n' "$middle_night" "$nights" | awk '!seen[$0]++'); do
+    target=$tdir/restore-$night
+    rm -rf -- "$target"
+    SNAPSHOT_REF=${refs[$night]} TOOL_ADDED=""
+    tool_restore "$tool" "${refs[$night]}" "$target"
+    record "$tool" restore "$night" "$(night_bytes "$night")"
+    progress "$tool restore night $night: verifying bytes, modes, owners and DEBUG DIGEST"
+    verify_restore "$tool" "$dataset/night-$night" "$(tool_restored_root "$tool" "$target")" "$(dataset_digest "$dataset" "$night")" "$tdir"
+    printf '%s\t%s\tidentical\tidentical\t%s\tmatches\tmatches\tok\n' "$tool" "$night" "$VERIFY_MTIME" >> "$verifies"
+    rm -rf -- "$target"
+  done
+  unset refs
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then rm -rf -- "$results/kept-$profile-$tool"; cp -a "$tdir" "$results/kept-$profile-$tool"; fi
+  rm -rf -- "$tdir" "$BENCH_SRC"
+done
+[ "${#tools_run[@]}" -gt 0 ] || die "no tool to benchmark"
+
+# ---------- the report ----------
+report() { awk -v mode="$1" -f "$BENCH_DIR/report.awk" "${@:2}"; }
+report summary "$steps" "$verifies" > "$work/summary.tsv"
+report ratios "$work/summary.tsv" > "$work/ratios.tsv"
+
+cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+mem_total=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+run_seconds=$(( $(date +%s) - run_started ))
+versions=""
+for tool in "${tools_run[@]}"; do versions="$versions$tool $(tool_version "$tool"); "; done
+versions=${versions%; }
+
+md=$results/$profile-$run_date.md
+json=$results/$profile-$run_date.json
+{
+  echo "## Cairn benchmark: $profile profile ($run_time)"
+  echo
+  echo "- Command: \`bash scripts/bench.sh $profile\` (seed $seed; \`make bench PROFILE=$profile\`)"
+  echo "- Machine: $(nproc) CPUs ($cpu_model), $mem_total RAM, $(uname -sr); load average (1/5/15 min) at the start: $load_start, at the end: $load_end; whole run ${run_seconds} s"
+  echo "- Tools: $versions; redis-server $(redis-server --version | awk '{ print $3 }')"
+  if [ "${#tools_skipped[@]}" -gt 0 ]; then echo "- Skipped (not installed): ${tools_skipped[*]}"; fi
+  for tool in "${tools_run[@]}"; do echo "- $tool settings: $(tool_settings "$tool")"; done
+  echo "- Dataset: $nights nights of a Redis 7 data directory (dump.rdb + multi-part AOF), ~2% of keys changed per night, AOF rewritten before night $(dataset_rewrite_night "$nights"); restores of nights $middle_night and $nights"
+  echo "- Units: MB = 10^6 bytes; MB/s = the night's dataset bytes / wall seconds; all reads come from a warm page cache"
+  echo
+  echo "### Dataset"
+  echo
+  report md-dataset "$dataset/nights.tsv"
+  echo
+  echo "### Physical limits (night $nights, $(( limit_bytes / 1000000 )) MB)"
+  echo
+  report md-limits "$limits"
+  echo
+  echo "Night $nights's dump.rdb alone is $(awk -v b="$(stat -c %s "$dataset/night-$nights/dump.rdb")" 'BEGIN { printf "%.1f", b / 1e6 }') MB, $(awk -v b="$dump_zstd_bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB after \`zstd -3\`: what a night costs a tool that stores a changed dump whole."
+  echo
+  echo "### Summary"
+  echo
+  report md-summary "$work/summary.tsv"
+  echo
+  if [ "$(wc -l < "$work/ratios.tsv")" -gt 1 ]; then
+    echo "### Cairn relative to each peer (throughput: >1 means Cairn is faster; sizes and RSS: <1 means Cairn is smaller)"
+    echo
+    report md-ratios "$work/ratios.tsv"
+    echo
+  fi
+  echo "### Every step"
+  echo
+  report md-steps "$steps"
+  echo
+  echo "### Restore verification"
+  echo
+  report md-verify "$verifies"
+} > "$md"
+
+{
+  printf '{\n"profile": "%s",\n"seed": %s,\n"date": "%s",\n"run_seconds": %s,\n' "$profile" "$seed" "$run_time" "$run_seconds"
+  printf '"machine": {"cpus": %s, "cpu_model": "%s", "mem_total": "%s", "kernel": "%s", "load_average_start": "%s", "load_average_end": "%s"},\n' \
+    "$(nproc)" "$cpu_model" "$mem_total" "$(uname -sr)" "$load_start" "$load_end"
+  printf '"tools": "%s",\n"skipped": "%s",\n"redis": "%s",\n' "$versions" "${tools_skipped[*]:-}" "$(redis-server --version | awk '{ print $3 }')"
+  printf '"dump_rdb_zstd3_bytes_last_night": %s,\n' "$dump_zstd_bytes"
+  printf '"dataset": '; report json "$dataset/nights.tsv"; printf ',\n'
+  printf '"limits": '; report json "$limits"; printf ',\n'
+  printf '"summary": '; report json "$work/summary.tsv"; printf ',\n'
+  printf '"ratios": '; report json "$work/ratios.tsv"; printf ',\n'
+  printf '"steps": '; report json "$steps"; printf ',\n'
+  printf '"verify": '; report json "$verifies"
+  printf '}\n'
+} > "$json"
+
+cat "$md"
+progress "wrote $md and $json (whole run ${run_seconds} s)"

@@ -1,0 +1,102 @@
+# Turns the benchmark's tab-separated measurements into summaries, markdown tables and JSON.
+#   awk -v mode=summary  -f report.awk steps.tsv verify.tsv   > summary.tsv
+#   awk -v mode=ratios   -f report.awk summary.tsv            > ratios.tsv
+#   awk -v mode=md-steps   -f report.awk steps.tsv             (markdown)
+#   awk -v mode=md-summary -f report.awk summary.tsv           (markdown)
+#   awk -v mode=md-ratios  -f report.awk ratios.tsv            (markdown)
+#   awk -v mode=md-limits  -f report.awk limits.tsv            (markdown)
+#   awk -v mode=md-verify  -f report.awk verify.tsv            (markdown)
+#   awk -v mode=md-dataset -f report.awk nights.tsv            (markdown)
+#   awk -v mode=json       -f report.awk any.tsv               (a JSON array of objects)
+# Units: MB = 10^6 bytes, MB/s = 10^6 bytes per wall-clock second, RSS in MiB.
+
+BEGIN { FS = "\t"; OFS = "\t" }
+FNR == 1 { nf = split($0, H, "\t"); file++; next }
+{ for (i = 1; i <= nf; i++) V[H[i]] = $i }
+
+function mb(b) { return sprintf("%.1f", b / 1e6) }
+function rate(bytes, secs) { return secs > 0 ? bytes / 1e6 / secs : 0 }
+function mib(kb) { return sprintf("%.0f", kb / 1024) }
+function cell(x) { return x == "" ? "–" : x }
+function jstr(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); gsub(/\t/, "\\t", s); return "\"" s "\"" }
+function jval(s) { return (s ~ /^-?[0-9]+(\.[0-9]+)?$/) ? s : jstr(s) }
+
+# ---------- summary: one row per tool ----------
+mode == "summary" && file == 1 {
+  t = V["tool"]; if (!(t in seen)) { seen[t] = 1; order[++ntools] = t }
+  s = V["step"]; wall = V["wall_s"] + 0; bytes = V["data_bytes"] + 0
+  cpu = V["user_s"] + V["sys_s"]
+  if (V["rss_kb"] + 0 > rss[t]) rss[t] = V["rss_kb"] + 0
+  if (s == "backup" && V["night"] == 1) { first_wall[t] = wall; first_bytes[t] = bytes; first_added[t] = V["added_bytes"] }
+  else if (s == "rebackup") rebackup[t] = wall
+  else if (s == "backup") { nw[t] += wall; nb[t] += bytes; na[t] += V["added_bytes"]; nn[t]++; ncpu[t] += cpu }
+  else if (s == "restore") { rw[t] += wall; rb[t] += bytes; rn[t]++ }
+  if (s == "backup" || s == "rebackup") { repo[t] = V["repo_bytes"]; cache[t] = V["cache_bytes"] }
+  if (s == "backup" || s == "rebackup") bcpu[t] += cpu
+}
+mode == "summary" && file == 2 { t = V["tool"]; vt[t]++; if (V["result"] != "ok") bad[t]++ }
+
+# ---------- ratios: Cairn against each peer ----------
+mode == "ratios" { tool[++nt] = V["tool"]; for (i = 1; i <= nf; i++) S[nt, H[i]] = V[H[i]] }
+
+# ---------- markdown renderers ----------
+mode == "md-steps" {
+  if (!hdr++) { print "| tool | step | night | wall s | MB/s | CPU s (user+sys) | peak RSS MiB | repo MB after | added MB | cache MB |"; print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|" }
+  printf "| %s | %s | %s | %.2f | %s | %.2f | %s | %s | %s | %s |\n", V["tool"], V["step"], cell(V["night"]), V["wall_s"], (V["data_bytes"] > 0 ? sprintf("%.1f", rate(V["data_bytes"], V["wall_s"])) : "–"), V["user_s"] + V["sys_s"], mib(V["rss_kb"]), mb(V["repo_bytes"]), (V["step"] ~ /backup|init/ ? mb(V["added_bytes"]) : "–"), mb(V["cache_bytes"])
+}
+mode == "md-summary" {
+  if (!hdr++) { print "| tool | first backup MB/s | unchanged re-backup s | nightly backup MB/s | added per night MB | repo MB after last night | restore MB/s | CPU s, all backups | max peak RSS MiB | restores verified |"; print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|" }
+  printf "| %s | %.1f | %.2f | %.1f | %.1f | %.1f | %.1f | %.1f | %s | %s |\n", V["tool"], V["first_backup_mbps"], V["rebackup_s"], V["nightly_backup_mbps"], V["added_per_night_bytes"] / 1e6, V["repo_bytes_final"] / 1e6, V["restore_mbps"], V["backup_cpu_s"], mib(V["max_rss_kb"]), V["verified"]
+}
+mode == "md-ratios" {
+  if (!hdr++) { print "| Cairn vs | nightly backup throughput | first backup throughput | restore throughput | repo size after last night | added per night | max peak RSS |"; print "|---|---:|---:|---:|---:|---:|---:|" }
+  printf "| %s | %s | %s | %s | %s | %s | %s |\n", V["peer"], x(V["nightly_throughput"]), x(V["first_throughput"]), x(V["restore_throughput"]), x(V["repo_size"]), x(V["added_per_night"]), x(V["peak_rss"])
+}
+function x(v) { return v == "" ? "–" : sprintf("%.2f×", v) }
+mode == "md-limits" {
+  if (!hdr++) { print "| command | wall s | MB/s | CPU s (user+sys) |"; print "|---|---:|---:|---:|" }
+  printf "| `%s` | %.2f | %.1f | %.2f |\n", V["command"], V["wall_s"], rate(V["data_bytes"], V["wall_s"]), V["user_s"] + V["sys_s"]
+}
+mode == "md-verify" {
+  if (!hdr++) { print "| tool | night | bytes (diff -rq) | type/mode/uid/gid | mtimes | DEBUG DIGEST via AOF | DEBUG DIGEST via dump.rdb |"; print "|---|---:|---|---|---|---|---|" }
+  printf "| %s | %s | %s | %s | %s | %s | %s |\n", V["tool"], V["night"], V["bytes"], V["meta"], V["mtime"], V["digest_aof"], V["digest_rdb"]
+}
+mode == "md-dataset" {
+  if (!hdr++) { print "| night | keys | dump.rdb MB | AOF base MB | AOF incr MB | all files MB | DEBUG DIGEST |"; print "|---:|---:|---:|---:|---:|---:|---|" }
+  printf "| %s | %s | %s | %s | %s | %s | `%s` |\n", V["night"], V["keys"], mb(V["dump_rdb_bytes"]), mb(V["aof_base_bytes"]), mb(V["aof_incr_bytes"]), mb(V["total_bytes"]), V["digest"]
+}
+mode == "json" {
+  row = ""
+  for (i = 1; i <= nf; i++) row = row (i > 1 ? ", " : "") jstr(H[i]) ": " (H[i] ~ /^(snapshot|digest|tool|peer|command|step|verified)$/ ? jstr(V[H[i]]) : jval(V[H[i]]))
+  rows[++nrows] = "{" row "}"
+}
+
+END {
+  if (mode == "summary") {
+    print "tool", "first_backup_s", "first_backup_mbps", "first_backup_added_bytes", "rebackup_s", "nightly_backups", "nightly_backup_mbps", "added_per_night_bytes", "repo_bytes_final", "cache_bytes_final", "restore_mbps", "backup_cpu_s", "max_rss_kb", "verified"
+    for (k = 1; k <= ntools; k++) {
+      t = order[k]
+      ver = (vt[t] == 0) ? "none" : (bad[t] ? "FAILED" : "yes (" vt[t] ")")
+      print t, sprintf("%.2f", first_wall[t]), sprintf("%.2f", rate(first_bytes[t], first_wall[t])), first_added[t] + 0, sprintf("%.2f", rebackup[t]), nn[t] + 0,
+        sprintf("%.2f", rate(nb[t], nw[t])), (nn[t] ? sprintf("%.0f", na[t] / nn[t]) : ""), repo[t] + 0, cache[t] + 0,
+        sprintf("%.2f", rate(rb[t], rw[t])), sprintf("%.2f", bcpu[t]), rss[t] + 0, ver
+    }
+  }
+  if (mode == "ratios") {
+    print "peer", "nightly_throughput", "first_throughput", "restore_throughput", "repo_size", "added_per_night", "peak_rss"
+    for (c = 1; c <= nt; c++) if (tool[c] == "cairn") break
+    if (c > nt) exit 0
+    for (p = 1; p <= nt; p++) {
+      if (p == c) continue
+      print tool[p], q(S[c, "nightly_backup_mbps"], S[p, "nightly_backup_mbps"]), q(S[c, "first_backup_mbps"], S[p, "first_backup_mbps"]),
+        q(S[c, "restore_mbps"], S[p, "restore_mbps"]), q(S[c, "repo_bytes_final"], S[p, "repo_bytes_final"]),
+        q(S[c, "added_per_night_bytes"], S[p, "added_per_night_bytes"]), q(S[c, "max_rss_kb"], S[p, "max_rss_kb"])
+    }
+  }
+  if (mode == "json") {
+    printf "["
+    for (k = 1; k <= nrows; k++) printf "%s\n  %s", (k > 1 ? "," : ""), rows[k]
+    print (nrows ? "\n]" : "]")
+  }
+}
+function q(a, b) { return (b + 0 > 0) ? sprintf("%.3f", a / b) : "" }
