@@ -19,8 +19,11 @@ public struct BackupRequest: Sendable {
     public var workingDirectory: String
     public var workers = ProcessInfo.processInfo.activeProcessorCount
     public var faults: FaultInjector = .none
-    /// Facts about a Redis capture, stored with the snapshot.
+    /// Facts about a Redis capture, stored with the snapshot (the RDB counts are added by the
+    /// backup itself, from the files it reads).
     public var redis: [String: String]?
+    /// Walk every RDB to its checksum while chunking it; a damaged one fails the backup.
+    public var validateRDB = true
     /// Paths recorded in the snapshot instead of `paths` (a Redis capture backs up a staging folder
     /// but records the server's data directory).
     public var recordedPaths: [String]?
@@ -76,6 +79,8 @@ public struct BackupJob {
         var summary = BackupSummary()
         var hardLinks: [HardLinkKey: [UInt8]] = [:]
         let reader = FileChunkReader(repository: repository, blobs: blobs, progress: progress, faults: request.faults)
+        reader.validateRDBs = request.validateRDB
+        var rdbFacts = RDBFacts()
         do {
             try walker.walk(roots) { entry in
                 var node = TreeNode(entry)
@@ -104,11 +109,13 @@ public struct BackupJob {
                     if !request.forceReread, let old = try previous?.find(entry.path), node.looksUnchanged(comparedTo: old) {
                         try tree.append(node)
                         try previous!.copyChunks(into: tree)
+                        rdbFacts.unchanged.insert(node.pathString)
                         summary.bytes += node.size
                         progress.addBytes(node.size)
                     } else {
                         do {
-                            let read = try reader.read(entry.source, into: tree, node: node)
+                            let read = try reader.read(entry.source, name: node.pathString, into: tree, node: node)
+                            if let rdb = reader.lastSummary { rdbFacts.read[node.pathString] = rdb }
                             summary.bytes += read
                             summary.bytesRead += read
                         } catch let error as FileReadError {
@@ -122,7 +129,8 @@ public struct BackupJob {
                 }
             }
             return try commit(tree: tree, blobs: blobs, summary: summary, started: started, recorded: recorded,
-                              parent: parent, warnings: warnings, redis: request.redis)
+                              parent: parent, warnings: warnings,
+                              redis: rdbFacts.metadata(adding: request.redis, parent: parent?.document.redis))
         } catch {
             blobs.abandon()
             throw error
@@ -231,6 +239,31 @@ public struct BackupJob {
             buffer.withUnsafeMutableBufferPointer { readlink(source, UnsafeMutableRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), $0.count) }
         }
         return count > 0 ? Array(buffer[0..<count]) : []
+    }
+}
+
+/// The RDB counts a snapshot records, gathered while its files are read: from the RDBs that were
+/// read, or (for an RDB unchanged since the parent snapshot, which is not read again) the parent's.
+struct RDBFacts {
+    var read: [String: RDBSummary] = [:]
+    var unchanged = Set<String>()
+
+    func metadata(adding base: [String: String]?, parent: [String: String]?) -> [String: String]? {
+        var metadata = base ?? [:]
+        let topLevel = read.keys.filter { !$0.contains("/") }.sorted()
+        if let main = topLevel.first(where: { $0.hasSuffix("dump.rdb") }) ?? topLevel.first {
+            metadata.merge(RedisDirectoryValidator.metadata(of: read[main]!, file: main)) { _, new in new }
+        } else if let parent, let file = parent["rdb_file"], unchanged.contains(file) {
+            for key in ["rdb_file", "rdb_version", "keys", "keys_per_db", "expires", "functions"] { metadata[key] = parent[key] }
+        }
+        if let base = read.keys.sorted().first(where: { $0.contains("/") && $0.contains(".base.") }) {
+            metadata["aof_base_keys"] = String(read[base]!.keys)
+        } else if let parent, let keys = parent["aof_base_keys"], unchanged.contains(where: { $0.contains(".base.") }) {
+            metadata["aof_base_keys"] = keys
+        }
+        if metadata.isEmpty { return nil }
+        if base == nil { metadata["capture"] = "directory" }
+        return metadata
     }
 }
 

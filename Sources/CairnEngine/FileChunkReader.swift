@@ -1,4 +1,5 @@
 import CairnCore
+import CairnRedis
 import CairnRepository
 import Glibc
 
@@ -17,6 +18,11 @@ final class FileChunkReader {
     let faults: FaultInjector
     let buffer: UnsafeMutableRawBufferPointer
     var chunkedBytes: Int64 = 0
+    /// Validate RDB files while chunking them: a file named `*.rdb`, or one that starts like an
+    /// RDB, must parse to its checksum, or `read` throws (and the backup commits nothing).
+    var validateRDBs = false
+    /// The summary of the last file read, when it was a valid RDB.
+    private(set) var lastSummary: RDBSummary?
 
     init(repository: Repository, blobs: BlobWriter, progress: WorkProgress, faults: FaultInjector) {
         self.repository = repository
@@ -30,13 +36,19 @@ final class FileChunkReader {
     deinit { buffer.deallocate() }
 
     /// Reads the file at `source`, writes `node` and its chunk list to `tree`; returns bytes read.
-    func read(_ source: SystemPath, into tree: TreeWriter, node: TreeNode) throws -> Int64 {
+    /// `name` is how messages call the file (its path in the snapshot).
+    func read(_ source: SystemPath, name: String, into tree: TreeWriter, node: TreeNode) throws -> Int64 {
+        lastSummary = nil
         let fd = source.withCString { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
         guard fd >= 0 else { throw FileReadError(message: "cannot open: \(errnoMessage(errno))") }
         defer { close(fd) }
         posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
-        if node.size >= 64 && Self.looksLikeRDB(fd) {
-            return try readRDB(fd, name: source.string, into: tree, node: node)
+        let namedRDB = name.hasSuffix(".rdb")
+        if (validateRDBs && namedRDB) || (node.size >= 64 && Self.looksLikeRDB(fd)) {
+            let (bytes, summary) = try readRDB(fd, name: name, into: tree, node: node, strict: validateRDBs,
+                                               allowTrailingData: !namedRDB)
+            lastSummary = summary
+            return bytes
         }
         var started = false
         return try consume(into: tree, node: node) { space in

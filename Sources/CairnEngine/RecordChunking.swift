@@ -13,24 +13,27 @@ extension FileChunkReader {
     }
 
     /// Chunks an RDB file at key-record boundaries (see `RecordCutter`); bytes after the RDB (an
-    /// AOF with an RDB preamble) and a file the reader cannot parse fall back to generic chunking
-    /// from where the records stopped. Writes `node` first; returns bytes read.
-    func readRDB(_ fd: Int32, name: String, into tree: TreeWriter, node: TreeNode) throws -> Int64 {
-        try readRDB(name: name, into: tree, node: node, sizeKnown: true, strict: false) { buffer in
+    /// AOF with an RDB preamble, when `allowTrailingData`) are cut generically. A file the reader
+    /// cannot parse throws when `strict`, else it is stored with generic chunking from where the
+    /// records stopped. Writes `node` first; returns bytes read and the summary of a valid RDB.
+    func readRDB(_ fd: Int32, name: String, into tree: TreeWriter, node: TreeNode, strict: Bool,
+                 allowTrailingData: Bool) throws -> (bytes: Int64, summary: RDBSummary?) {
+        try readRDB(name: name, into: tree, node: node, sizeKnown: true, strict: strict, allowTrailingData: allowTrailingData) { buffer in
             while true {
                 let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
                 if count >= 0 { return count }
                 if errno != EINTR { throw EngineError(.failure, "\(name) could not be read to the end: \(errnoMessage(errno))") }
             }
-        }.bytes
+        }
     }
 
     /// Chunks an RDB coming from `fill` (0 at the end) at key-record boundaries while walking it.
-    /// `strict` (a replication stream): the bytes must be one valid RDB and nothing else, or it
-    /// throws; otherwise what cannot be parsed is stored with generic chunking. Without
-    /// `sizeKnown`, chunk ids are held (32 bytes each) and `node` is written at the end with the
-    /// size counted. Returns the bytes consumed and, when the RDB was valid, its summary.
+    /// `strict`: the bytes must be a valid RDB (followed by more only when `allowTrailingData`), or
+    /// it throws; otherwise what cannot be parsed is stored with generic chunking. Without
+    /// `sizeKnown` (a stream), chunk ids are held (32 bytes each) and `node` is written at the end
+    /// with the size counted. Returns the bytes consumed and, when the RDB was valid, its summary.
     func readRDB(name: String, into tree: TreeWriter, node: TreeNode, sizeKnown: Bool, strict: Bool,
+                 allowTrailingData: Bool = false,
                  fill: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) throws -> (bytes: Int64, summary: RDBSummary?) {
         if sizeKnown { try tree.append(node) }
         let cutter = RecordCutter(reader: self, tree: tree, holdIDs: !sizeKnown, fill: fill)
@@ -38,7 +41,7 @@ extension FileChunkReader {
         source.tap = { bytes in try cutter.take(bytes) }
         var summary: RDBSummary?
         do {
-            summary = try RDBReader.read(source, name: name, allowTrailingData: !strict) { record in cutter.record(record) }
+            summary = try RDBReader.read(source, name: name, allowTrailingData: allowTrailingData || !strict) { record in cutter.record(record) }
         } catch let error as RedisError where error.category == .integrity && !strict {
             // Not an RDB after all (or a damaged one backed up with --skip-rdb-check): the bytes
             // are stored all the same, cut by content.

@@ -62,7 +62,7 @@ public struct RedisCapture {
                 }
             }
             try linkOtherFiles(facts: facts, staging: staging)
-            var metadata = try RedisDirectoryValidator.validate(staging)
+            var metadata = try RedisDirectoryValidator.validate(staging, readRDBs: false)
             metadata["redis_version"] = facts.version
             metadata["role"] = facts.role
             metadata["master_repl_offset"] = facts.replicationOffset

@@ -101,7 +101,7 @@ struct BackupCommand: ParsableCommand {
         } else if !skipRDBCheck {
             var metadata: [String: String] = [:]
             for path in paths where FileManager.default.fileExists(atPath: path) {
-                metadata.merge(try RedisDirectoryValidator.validate(path)) { first, _ in first }
+                metadata.merge(try RedisDirectoryValidator.validate(path, readRDBs: false)) { first, _ in first }
             }
             if !metadata.isEmpty {
                 metadata["capture"] = "directory"
@@ -112,6 +112,7 @@ struct BackupCommand: ParsableCommand {
         request.tags = tags
         request.time = time.flatMap(RFC3339.parse)
         request.forceReread = forceReread
+        request.validateRDB = !skipRDBCheck
         request.faults = FaultSetup.fromEnvironment()
         let progress = WorkProgress()
         let renderer = ProgressRenderer(progress, verb: "backup", enabled: !options.quiet && !json)
