@@ -20,7 +20,7 @@ struct RecordChunkingTests {
         let source = scratch.path("night")
         TreeFixtures.makeDirectory(source)
         try FileManager.default.copyItem(atPath: redis.directory + "/dump.rdb", toPath: source + "/dump.rdb")
-        let first = try cairn.backup([source])
+        _ = try cairn.backup([source])
         let firstStored = try #require(first["added_stored_bytes"] as? Int)
 
         var changes = ""
@@ -63,6 +63,30 @@ struct RecordChunkingTests {
         try cairn.ok(["restore", "latest", "--target", target])
         #expect(TreeFixtures.contents(of: target) == TreeFixtures.contents(of: source))
         try cairn.ok(["check", "--read-data"])
+    }
+
+    /// The backup validates and counts each RDB while chunking it; an RDB unchanged since the
+    /// parent snapshot is not read again, and its counts come from the parent.
+    @Test func countsComeFromTheRDBsOrFromTheParent() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fixtures/redis7-datadir").path
+        let source = scratch.path("redis")
+        try FileManager.default.copyItem(atPath: fixture, toPath: source)
+        _ = try cairn.backup([source])
+        let second = try cairn.backup([source])
+        #expect(second["bytes_read"] as? Int == 0, "nothing changed, nothing is read")
+        let snapshots = try cairn.snapshots()
+        for snapshot in snapshots {
+            let facts = try #require(snapshot["redis"] as? [String: String])
+            #expect(facts["rdb_file"] == "dump.rdb")
+            #expect(facts["keys"] == "445")
+            #expect(facts["keys_per_db"]?.contains("db3=15") == true)
+            #expect(facts["functions"] == "1")
+            #expect(facts["aof_base_keys"] != nil)
+            #expect(facts["capture"] == "directory")
+        }
     }
 
     /// Values of 60–400 bytes of mildly repetitive text, different each night.
