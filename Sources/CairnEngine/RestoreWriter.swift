@@ -37,12 +37,18 @@ final class RestoreWriter {
         do {
             var sparse = false
             while true {
-                let ids = try chunks.nextChunks(limit: 64)
+                let ids = try chunks.nextChunks(limit: 1024)
                 if ids.isEmpty { break }
-                for plain in try reader.read(ids) {
-                    if try writeSkippingZeros(fd, plain, at: written, path: temporary) { sparse = true }
-                    written += Int64(plain.count)
-                    progress.addBytes(Int64(plain.count))
+                // At most 32 MiB of chunks at a time, whatever their sizes.
+                var pending = ids[...]
+                while !pending.isEmpty {
+                    let plains = try reader.read(prefixOf: pending, byteLimit: 32 << 20)
+                    pending = pending.dropFirst(plains.count)
+                    for plain in plains {
+                        if try writeSkippingZeros(fd, plain, at: written, path: temporary) { sparse = true }
+                        written += Int64(plain.count)
+                        progress.addBytes(Int64(plain.count))
+                    }
                 }
             }
             if sparse || written == 0 {

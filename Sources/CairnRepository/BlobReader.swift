@@ -22,28 +22,77 @@ public final class BlobReader: @unchecked Sendable {
         try read(id, decompressor: decompressors[0])
     }
 
-    /// Reads and verifies chunks in parallel; results are in the order of `ids`.
+    /// Reads and verifies chunks in parallel; results are in the order of `ids`. Chunks stored
+    /// back to back in one pack (the usual case: a file's chunks were written in order) are read
+    /// with one ranged read per run, so small chunks do not cost a read each.
     public func read(_ ids: [ChunkID]) throws -> [[UInt8]] {
         if ids.count == 1 { return [try read(ids[0])] }
-        let results = ResultSlots<[UInt8]>(count: ids.count)
-        let failures = ResultSlots<any Error>(count: ids.count)
-        let decompressors = self.decompressors
-        Parallel.forEach(count: ids.count, workers: workers) { worker, item in
-            do {
-                results[item] = try self.read(ids[item], decompressor: decompressors[worker])
-            } catch {
-                failures[item] = error
+        let locations = try ids.map { id -> ChunkLocation in
+            guard let location = try repository.catalog.location(of: id) else { throw Self.missing(id) }
+            return location
+        }
+        return try read(ids, at: locations)
+    }
+
+    /// Reads the longest prefix of `ids` whose chunks hold at most `byteLimit` bytes (at least
+    /// one chunk), so a caller can bound memory whatever the chunk sizes.
+    public func read(prefixOf ids: ArraySlice<ChunkID>, byteLimit: Int) throws -> [[UInt8]] {
+        var chosen: [ChunkID] = []
+        var locations: [ChunkLocation] = []
+        var bytes = 0
+        for id in ids {
+            guard let location = try repository.catalog.location(of: id) else { throw Self.missing(id) }
+            if !chosen.isEmpty && bytes + Int(location.rawLength) > byteLimit { break }
+            chosen.append(id)
+            locations.append(location)
+            bytes += Int(location.rawLength)
+        }
+        return try read(chosen, at: locations)
+    }
+
+    private func read(_ ids: [ChunkID], at locations: [ChunkLocation]) throws -> [[UInt8]] {
+        guard !ids.isEmpty else { return [] }
+        var runs: [Range<Int>] = []
+        var start = 0
+        for item in 1...ids.count {
+            let continues = item < ids.count && locations[item].pack == locations[item - 1].pack
+                && locations[item].offset == locations[item - 1].offset + Int64(locations[item - 1].storedLength)
+                && item - start < 256
+            if !continues {
+                runs.append(start..<item)
+                start = item
             }
         }
-        for item in ids.indices { if let error = failures[item] { throw error } }
+        let results = ResultSlots<[UInt8]>(count: ids.count)
+        let failures = ResultSlots<any Error>(count: runs.count)
+        let decompressors = self.decompressors
+        let spans = runs
+        Parallel.forEach(count: spans.count, workers: workers) { worker, run in
+            let items = spans[run]
+            let first = locations[items.lowerBound], last = locations[items.upperBound - 1]
+            do {
+                let length = Int(last.offset - first.offset) + Int(last.storedLength)
+                let bytes = try self.repository.readRange(ofPack: first.pack, offset: first.offset, length: length)
+                for item in items {
+                    let start = Int(locations[item].offset - first.offset)
+                    let stored = Array(bytes[start..<(start + Int(locations[item].storedLength))])
+                    results[item] = try self.decode(stored, id: ids[item], location: locations[item], decompressor: decompressors[worker])
+                }
+            } catch {
+                failures[run] = error
+            }
+        }
+        for run in runs.indices { if let error = failures[run] { throw error } }
         return results.values
     }
 
+    static func missing(_ id: ChunkID) -> RepositoryError {
+        RepositoryError(.integrity, "chunk \(id.short) is not in any pack of the repository",
+                        hint: "run `cairn check` and `cairn repair index`")
+    }
+
     private func read(_ id: ChunkID, decompressor: ZstdDecompressor) throws -> [UInt8] {
-        guard let location = try repository.catalog.location(of: id) else {
-            throw RepositoryError(.integrity, "chunk \(id.short) is not in any pack of the repository",
-                                  hint: "run `cairn check` and `cairn repair index`")
-        }
+        guard let location = try repository.catalog.location(of: id) else { throw Self.missing(id) }
         let stored = try repository.readRange(ofPack: location.pack, offset: location.offset, length: Int(location.storedLength))
         return try decode(stored, id: id, location: location, decompressor: decompressor)
     }

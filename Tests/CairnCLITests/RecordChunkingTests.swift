@@ -20,7 +20,7 @@ struct RecordChunkingTests {
         let source = scratch.path("night")
         TreeFixtures.makeDirectory(source)
         try FileManager.default.copyItem(atPath: redis.directory + "/dump.rdb", toPath: source + "/dump.rdb")
-        _ = try cairn.backup([source])
+        let first = try cairn.backup([source])
         let firstStored = try #require(first["added_stored_bytes"] as? Int)
 
         var changes = ""
