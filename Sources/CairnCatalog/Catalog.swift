@@ -106,6 +106,36 @@ public final class Catalog: @unchecked Sendable {
         }
     }
 
+    /// Locations of many chunks in one pass (one lock, one prepared statement): the restore and
+    /// check paths look up every chunk of a file, and per-call overhead dominates small chunks.
+    public func locations(of chunks: [ChunkID]) throws -> [ChunkLocation?] {
+        try locked {
+            let query = try connection.statement("""
+                SELECT p.id, c.offset, c.stored_length, c.raw_length, c.kind, c.compression
+                FROM chunks c JOIN packs p ON p.rowid = c.pack WHERE c.id = ?
+                """)
+            var packs: [Hash256: PackID] = [:]
+            return try chunks.map { chunk in
+                query.reset().bind(1, chunk.hash)
+                guard try query.step() else { return nil }
+                let packHash = try query.hash(0)
+                let pack = packs[packHash] ?? PackID(packHash)
+                packs[packHash] = pack
+                return ChunkLocation(pack: pack, offset: query.int64(1), storedLength: Int32(query.int64(2)),
+                                     rawLength: Int32(query.int64(3)), kind: BlobKind(rawValue: UInt8(query.int64(4))) ?? .data,
+                                     compression: UInt8(query.int64(5)))
+            }
+        }
+    }
+
+    /// For each chunk, whether the catalog knows it (one lock, one prepared statement).
+    public func contains(_ chunks: [ChunkID]) throws -> [Bool] {
+        try locked {
+            let query = try connection.statement("SELECT 1 FROM chunks WHERE id = ?")
+            return try chunks.map { chunk in try query.reset().bind(1, chunk.hash).step() }
+        }
+    }
+
     public func contains(_ chunk: ChunkID) throws -> Bool {
         try locked {
             try connection.statement("SELECT 1 FROM chunks WHERE id = ?").bind(1, chunk.hash).step()

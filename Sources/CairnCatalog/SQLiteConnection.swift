@@ -115,6 +115,13 @@ struct Statement {
         return self
     }
 
+    /// Resets the statement so it can be bound and stepped again (loops over many keys).
+    @discardableResult
+    func reset() -> Statement {
+        sqlite3_reset(handle)
+        return self
+    }
+
     /// Steps once; true when a row is available.
     func step() throws -> Bool {
         let result = sqlite3_step(handle)

@@ -27,8 +27,9 @@ public final class BlobReader: @unchecked Sendable {
     /// with one ranged read per run, so small chunks do not cost a read each.
     public func read(_ ids: [ChunkID]) throws -> [[UInt8]] {
         if ids.count == 1 { return [try read(ids[0])] }
-        let locations = try ids.map { id -> ChunkLocation in
-            guard let location = try repository.catalog.location(of: id) else { throw Self.missing(id) }
+        let found = try repository.catalog.locations(of: ids)
+        let locations = try ids.indices.map { item -> ChunkLocation in
+            guard let location = found[item] else { throw Self.missing(ids[item]) }
             return location
         }
         return try read(ids, at: locations)
@@ -40,8 +41,9 @@ public final class BlobReader: @unchecked Sendable {
         var chosen: [ChunkID] = []
         var locations: [ChunkLocation] = []
         var bytes = 0
-        for id in ids {
-            guard let location = try repository.catalog.location(of: id) else { throw Self.missing(id) }
+        let found = try repository.catalog.locations(of: Array(ids))
+        for (id, location) in zip(ids, found) {
+            guard let location else { throw Self.missing(id) }
             if !chosen.isEmpty && bytes + Int(location.rawLength) > byteLimit { break }
             chosen.append(id)
             locations.append(location)

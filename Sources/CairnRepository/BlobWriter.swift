@@ -59,9 +59,10 @@ public final class BlobWriter {
 
         var newItems: [Int] = []
         var seenInBatch = Set<ChunkID>()
+        let known = try repository.catalog.contains(chunkIDs)
         for (item, id) in chunkIDs.enumerated() {
             if pending.contains(id) || seenInBatch.contains(id) { continue }
-            if try repository.catalog.contains(id) { continue }
+            if known[item] { continue }
             seenInBatch.insert(id)
             newItems.append(item)
         }
