@@ -39,13 +39,17 @@ final class RestoreWriter {
             while true {
                 let ids = try chunks.nextChunks(limit: 1024)
                 if ids.isEmpty { break }
-                // At most 32 MiB of chunks at a time, whatever their sizes.
+                // At most 16 MiB of chunks at a time, whatever their sizes.
                 var pending = ids[...]
                 while !pending.isEmpty {
-                    let plains = try reader.read(prefixOf: pending, byteLimit: 32 << 20)
+                    let plains = try reader.read(prefixOf: pending, byteLimit: 16 << 20)
                     pending = pending.dropFirst(plains.count)
                     // One write per batch: small chunks would otherwise cost a system call each.
-                    let bytes = plains.count == 1 ? plains[0] : Array(plains.joined())
+                    var bytes = plains.count == 1 ? plains[0] : []
+                    if plains.count > 1 {
+                        bytes.reserveCapacity(plains.reduce(0) { $0 + $1.count })
+                        for plain in plains { bytes.append(contentsOf: plain) }
+                    }
                     if try writeSkippingZeros(fd, bytes, at: written, path: temporary) { sparse = true }
                     written += Int64(bytes.count)
                     progress.addBytes(Int64(bytes.count))
