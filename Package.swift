@@ -26,7 +26,10 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),
         ]),
-        .target(name: "CairnBackends", dependencies: ["CairnCore"]),
+        .target(name: "CairnBackends", dependencies: [
+            "CairnCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "CairnCatalog", dependencies: ["CairnCore", "CSQLite"]),
         .target(name: "CairnRepository", dependencies: [
             "CairnCore", "CairnCodec", "CairnBackends", "CairnCatalog",
