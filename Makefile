@@ -2,6 +2,7 @@
 #   make demo    install what is missing, build, back up and restore a sample Redis data dir
 #   make test    install what is missing, build, run every test
 #   make bench   compare with restic on generated Redis-like data (release build)
+#   make bench-micro    throughput of each pipeline stage, to find the bottleneck
 #   make redis-timings  time live capture (files, replication) and redis-restore on ~1 GB
 #   make install install /usr/local/bin/cairn and shell completions
 #   make lint    build with layer-import checks and warnings as errors
@@ -13,7 +14,7 @@ PREFIX ?= /usr/local
 APT_PACKAGES := libzstd-dev libsqlite3-dev pkg-config redis-server redis-tools
 BENCH_PACKAGES := restic borgbackup rdiff-backup zstd time
 
-.PHONY: all deps build release test demo bench redis-timings install lint clean check-swift
+.PHONY: all deps build release test demo bench bench-micro redis-timings install lint clean check-swift
 
 all: build
 
@@ -46,6 +47,11 @@ demo: release
 bench: EXTRA_PACKAGES=$(BENCH_PACKAGES)
 bench: release
 	CAIRN_BINARY=$(CURDIR)/.build/release/cairn bash scripts/bench.sh $(PROFILE)
+
+# Throughput of each pipeline stage on one core (chunking, hashing, zstd, AES-GCM, CRC64, catalog).
+bench-micro: deps check-swift
+	$(SWIFT) build -c release --product cairn-bench-micro
+	$(CURDIR)/.build/release/cairn-bench-micro
 
 # Capture via files and via replication, a nightly re-capture and redis-restore on ~1 GB (MB=1024).
 redis-timings: release

@@ -50,9 +50,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "cairn", dependencies: ["CairnCLI"]),
+        .executableTarget(name: "cairn-bench-micro", dependencies: ["CairnCore", "CairnCodec", "CairnCatalog", "CairnRedis"],
+                          path: "Sources/cairn-bench-micro"),
 
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"]),
-        .testTarget(name: "CairnCodecTests", dependencies: ["CairnCodec"]),
+        .testTarget(name: "CairnCodecTests", dependencies: ["CairnCodec", "CairnCore", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "CairnCatalogTests", dependencies: ["CairnCatalog"]),
         .testTarget(name: "CairnBackendsTests", dependencies: ["CairnBackends"]),
         .testTarget(name: "CairnRepositoryTests", dependencies: ["CairnRepository", "CairnCodec", "CairnBackends"]),

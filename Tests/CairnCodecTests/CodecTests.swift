@@ -1,3 +1,6 @@
+import Foundation
+import Crypto
+import Synchronization
 import CairnCodec
 import CairnCore
 import Testing
@@ -66,6 +69,24 @@ import Testing
         let key = Array("Jefe".utf8) + [UInt8](repeating: 0, count: 28)
         let id = Array("what do ya want for nothing?".utf8).withUnsafeBytes { ChunkHasher(idKey: key).id(of: $0) }
         #expect(id.hex == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    }
+
+    /// The hasher copies one keyed HMAC per id: copies must not share state, also across threads.
+    @Test func hasherCopiesDoNotShareState() {
+        let key = (0..<32).map { UInt8($0) }
+        let hasher = ChunkHasher(idKey: key)
+        let inputs = (0..<64).map { index in (0..<(index * 37 + 1)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) } }
+        let expected = inputs.map { input in
+            input.withUnsafeBytes { HMAC<SHA256>.authenticationCode(for: $0, using: SymmetricKey(data: key)) }
+                .withUnsafeBytes { Hex.encode(Array($0)) }
+        }
+        let results = Mutex(Array(repeating: "", count: inputs.count))
+        DispatchQueue.concurrentPerform(iterations: inputs.count * 4) { iteration in
+            let item = iteration % inputs.count
+            let id = inputs[item].withUnsafeBytes { hasher.id(of: $0) }.hex
+            results.withLock { $0[item] = $0[item].isEmpty || $0[item] == id ? id : "MISMATCH" }
+        }
+        #expect(results.withLock { $0 } == expected)
     }
 
     @Test func streamingSHA256EqualsOneShot() {
