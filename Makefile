@@ -11,7 +11,7 @@
 SWIFT ?= $(shell for c in "$$(dirname "$$(readlink -f "$$(command -v swiftc 2>/dev/null)" 2>/dev/null)" 2>/dev/null)/swift" /opt/swift/usr/bin/swift /usr/share/swift/usr/bin/swift; do \
              if [ -x "$$c" ] && "$$c" build --help >/dev/null 2>&1; then echo "$$c"; break; fi; done)
 PREFIX ?= /usr/local
-APT_PACKAGES := libzstd-dev libsqlite3-dev pkg-config redis-server redis-tools
+APT_PACKAGES := libzstd-dev libsqlite3-dev pkg-config redis-server redis-tools swift-proxy swift-account swift-container swift-object memcached
 BENCH_PACKAGES := restic borgbackup rdiff-backup zstd time
 
 .PHONY: all deps build release test demo bench bench-micro redis-timings install lint clean check-swift

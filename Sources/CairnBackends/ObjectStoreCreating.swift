@@ -8,3 +8,4 @@ public protocol ObjectStoreCreating {
 
 extension LocalStore: ObjectStoreCreating {}
 extension SwiftStore: ObjectStoreCreating {}
+

@@ -73,6 +73,13 @@ public final class SwiftStore: ObjectStore, @unchecked Sendable {
         return URL(string: base + "/" + path + (query.map { "?" + $0 } ?? ""))!
     }
 
+    /// The token of the last authentication (nil before the first request).
+    var tokenInUse: String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return credentials?.token
+    }
+
     /// The token in use, or a new one when there is none or `stale` is the one in use.
     private func currentCredentials(replacing stale: SwiftCredentials?) throws -> SwiftCredentials {
         lock.lock()

@@ -8,7 +8,7 @@ import CairnCore
 /// names the pack by the SHA-256 of its bytes and hands it to the store.
 final class PackWriter {
     private let path: String
-    private let fd: Int32
+    private var fd: Int32
     private var digest = StreamingSHA256()
     private(set) var entries: [PackEntry] = []
     private(set) var size: Int64 = 0
@@ -59,6 +59,7 @@ final class PackWriter {
         try write(trailer.bytes)
         let id = PackID(digest.finalize())
         close(fd)
+        fd = -1   // closed: deinit must not close the number again (by then it may be someone else's file or socket)
         try store.put(ObjectKey(.data, id.hex), contentsOf: path)
         return PackRecord(id: id, size: size, entries: entries)
     }

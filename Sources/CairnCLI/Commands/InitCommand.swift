@@ -35,12 +35,14 @@ struct InitCommand: ParsableCommand {
 
     func run() throws {
         let store = try options.store()
-        guard let local = store as? LocalStoreCreating else { return }
+        guard let creating = store as? ObjectStoreCreating else {
+            throw CLIError(.failure, "\(store.location) cannot be prepared for a new repository by this build")
+        }
         if try store.stat(.config) != nil {
             throw CLIError(.usage, "\(store.location) already holds a repository", hint: "use it, or choose another path")
         }
         let password = noEncryption ? nil : try PasswordSource.readNew()
-        try local.create()
+        try creating.create()
         let config = RepositoryConfig.new(encrypted: !noEncryption, compressionLevel: compressionLevel,
                                           packSize: packSize << 20, now: Date())
         try Repository.initialize(store: store, config: config, password: password, identity: options.identity)
@@ -56,5 +58,3 @@ struct InitCommand: ParsableCommand {
 import CairnBackends
 
 /// Stores that can lay out a new, empty repository.
-protocol LocalStoreCreating { func create() throws }
-extension LocalStore: LocalStoreCreating {}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CairnBackends
+import CairnCodec
 import CairnCore
 import CairnEngine
 import CairnRepository
@@ -9,11 +10,11 @@ import Logging
 /// `--repo` and friends, shared by every command that opens a repository.
 struct RepositoryOptions: ParsableArguments {
     @Option(name: [.customLong("repo"), .customShort("r")],
-            help: ArgumentHelp("Repository location: a local path. Default: $CAIRN_REPOSITORY.", valueName: "repo"))
+            help: ArgumentHelp("Repository location: a local path, swift://CONTAINER/PREFIX or s3://HOST[:PORT]/BUCKET/PREFIX. Default: $CAIRN_REPOSITORY.", valueName: "repo"))
     var repository: String?
 
     @Option(name: .customLong("cache-dir"),
-            help: ArgumentHelp("Where the SQLite catalog (a rebuildable cache) lives. Default: REPO/cache for local repositories.", valueName: "dir"))
+            help: ArgumentHelp("Where the SQLite catalog (a rebuildable cache) lives. Default: REPO/cache for local repositories, $XDG_CACHE_HOME/cairn/NAME (~/.cache/cairn/NAME) for remote ones.", valueName: "dir"))
     var cacheDirectory: String?
 
     @Option(help: ArgumentHelp("How long to wait for a conflicting lock (e.g. 30s, 10m, 1h). Default: do not wait.", valueName: "duration"))
@@ -36,19 +37,101 @@ struct RepositoryOptions: ParsableArguments {
     var logger: Logger { LoggingSetup.logger(verbose: verbose) }
 
     func store() throws -> any ObjectStore {
-        let location = try self.location
-        if location.contains("://") {
-            throw CLIError(.usage, "\(location): only local repositories are supported by this build",
-                           hint: "give a local path")
-        }
-        let absolute = location.hasPrefix("/") ? location : Environment.workingDirectory + "/" + location
-        return LocalStore(root: URL(fileURLWithPath: absolute).standardizedFileURL.path)
+        try openStore().store
     }
 
     func open() throws -> Repository {
-        let store = try store()
-        let cache = cacheDirectory ?? Environment.value("CAIRN_CACHE_DIR").map { $0 + "/" + "catalog" } ?? (store.location + "/cache")
+        let (store, remoteCacheName) = try openStore()
+        let cache = cacheDirectory ?? Environment.value("CAIRN_CACHE_DIR").map { $0 + "/" + "catalog" }
+            ?? remoteCacheName.map { Self.userCacheDirectory + "/cairn/" + $0 } ?? (store.location + "/cache")
         return try Repository.open(store: store, password: { try PasswordSource.read() }, cacheDirectory: cache, logger: logger)
+    }
+
+    /// The store for `location`; remote ones come with the name of their cache folder: the scheme
+    /// and the first 16 hex digits of the SHA-256 of the location and its endpoint.
+    private func openStore() throws -> (store: any ObjectStore, remoteCacheName: String?) {
+        let location = try self.location
+        switch try RepositoryLocation(parsing: location) {
+        case .local(let path):
+            let absolute = path.hasPrefix("/") ? path : Environment.workingDirectory + "/" + path
+            return (LocalStore(root: URL(fileURLWithPath: absolute).standardizedFileURL.path), nil)
+        case .swift(let container, let prefix):
+            let authentication = try Self.swiftAuthentication()
+            let store = try SwiftStore(container: container, prefix: prefix, authentication: authentication)
+            return (decorated(store), Self.cacheName("swift", store.location + " " + authentication.endpoint))
+        case .s3(let host, let port, let bucket, let prefix):
+            let secure = try Self.s3UsesHTTPS(host: host)
+            let authority = port.map { "\(host):\($0)" } ?? host
+            guard let endpoint = URL(string: (secure ? "https://" : "http://") + authority) else {
+                throw CLIError(.usage, "\(location): \(authority) is not a host name")
+            }
+            let store = try S3Store(endpoint: endpoint, bucket: bucket, prefix: prefix, credentials: try Self.s3Credentials())
+            return (decorated(store), Self.cacheName("s3", endpoint.absoluteString + "/" + bucket + "/" + store.prefix))
+        }
+    }
+
+    /// What the CLI puts around a remote store: retries of passing faults (5xx, 429, timeouts,
+    /// resets) with backoff, and at most 4 requests at once (the limit sits inside the retries,
+    /// so a request waiting to try again holds no slot).
+    private func decorated(_ store: any ObjectStore) -> any ObjectStore {
+        let logger = self.logger
+        return RetryingStore(ConcurrencyLimitedStore(store, limit: 4), onRetry: { error, attempt, delay in
+            logger.warning("\(error.message) (\(error.underlying.map { "\($0)" } ?? "")); attempt \(attempt + 1) in \(String(format: "%.1f", delay)) s")
+        })
+    }
+
+    private static func cacheName(_ scheme: String, _ identity: String) -> String {
+        scheme + "-" + String(SHA256Digest.hash(Array(identity.utf8)).hex.prefix(16))
+    }
+
+    /// $XDG_CACHE_HOME, or ~/.cache.
+    private static var userCacheDirectory: String {
+        if let xdg = Environment.value("XDG_CACHE_HOME"), xdg.hasPrefix("/") { return xdg }
+        return (Environment.value("HOME") ?? FileManager.default.homeDirectoryForCurrentUser.path) + "/.cache"
+    }
+
+    /// TempAuth from ST_AUTH/ST_USER/ST_KEY, else Keystone v3 from the OS_* variables.
+    private static func swiftAuthentication() throws -> SwiftAuthentication {
+        if let auth = Environment.value("ST_AUTH") {
+            guard let url = URL(string: auth), let user = Environment.value("ST_USER"), let key = Environment.value("ST_KEY") else {
+                throw CLIError(.usage, "ST_AUTH is set but ST_USER or ST_KEY is missing (or ST_AUTH is not a URL)",
+                               hint: "set ST_AUTH, ST_USER and ST_KEY for TempAuth")
+            }
+            return .tempAuth(url: url, user: user, key: key)
+        }
+        if let auth = Environment.value("OS_AUTH_URL") {
+            guard let url = URL(string: auth), let user = Environment.value("OS_USERNAME"),
+                  let password = Environment.value("OS_PASSWORD"),
+                  let project = Environment.value("OS_PROJECT_NAME") ?? Environment.value("OS_TENANT_NAME") else {
+                throw CLIError(.usage, "OS_AUTH_URL is set but OS_USERNAME, OS_PASSWORD or OS_PROJECT_NAME is missing",
+                               hint: "source your project's openrc file (Keystone v3)")
+            }
+            return .keystone(KeystoneCredentials(
+                authURL: url, username: user, password: password, projectName: project,
+                userDomainName: Environment.value("OS_USER_DOMAIN_NAME") ?? "Default",
+                projectDomainName: Environment.value("OS_PROJECT_DOMAIN_NAME") ?? "Default",
+                regionName: Environment.value("OS_REGION_NAME"), interface: Environment.value("OS_INTERFACE") ?? "public"))
+        }
+        throw CLIError(.usage, "a swift:// repository needs credentials",
+                       hint: "set ST_AUTH, ST_USER and ST_KEY (TempAuth), or OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME (Keystone v3)")
+    }
+
+    private static func s3Credentials() throws -> S3Credentials {
+        guard let access = Environment.value("AWS_ACCESS_KEY_ID"), let secret = Environment.value("AWS_SECRET_ACCESS_KEY") else {
+            throw CLIError(.usage, "an s3:// repository needs credentials", hint: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        }
+        let region = Environment.value("AWS_DEFAULT_REGION") ?? Environment.value("AWS_REGION") ?? "us-east-1"
+        return S3Credentials(accessKeyID: access, secretAccessKey: secret, region: region)
+    }
+
+    /// CAIRN_S3_HTTPS=1 or 0 decides; otherwise https, except plain http on loopback.
+    private static func s3UsesHTTPS(host: String) throws -> Bool {
+        switch Environment.value("CAIRN_S3_HTTPS")?.lowercased() {
+        case nil: return !RepositoryLocation.isLoopback(host)
+        case "1", "true", "yes": return true
+        case "0", "false", "no": return false
+        case let other?: throw CLIError(.usage, "CAIRN_S3_HTTPS=\(other) is neither 1 nor 0")
+        }
     }
 
     /// Takes the repository lock for a command: shared for backups, exclusive for prune and repair.
@@ -61,3 +144,5 @@ struct RepositoryOptions: ParsableArguments {
         Identity(hostname: Environment.hostname, username: Environment.username, now: Date())
     }
 }
+
+/// `cairn init` prepares remote locations too (a Swift container, an S3 bucket).

@@ -1,0 +1,222 @@
+import CairnCore
+import Foundation
+import Glibc
+
+/// Credentials and region for an S3-compatible service.
+public struct S3Credentials: Sendable {
+    public var accessKeyID: String
+    public var secretAccessKey: String
+    public var region: String
+
+    public init(accessKeyID: String, secretAccessKey: String, region: String = "us-east-1") {
+        self.accessKeyID = accessKeyID
+        self.secretAccessKey = secretAccessKey
+        self.region = region
+    }
+}
+
+/// A repository in an S3 bucket, addressed path-style: `s3://HOST[:PORT]/BUCKET/PREFIX` keeps each
+/// object under the key `PREFIX/` + its path.
+///
+/// Requests are signed with Signature V4 over the SHA-256 of the body; every upload carries its
+/// `Content-MD5`, so the service refuses damaged bytes, and whole downloads are checked against a
+/// plain (non-multipart) `ETag`. An S3 PUT is atomic and durable when it returns 200.
+public final class S3Store: ObjectStore, ObjectStoreCreating, @unchecked Sendable {
+    /// `http://HOST:PORT` or `https://HOST:PORT`.
+    public let endpoint: URL
+    public let bucket: String
+    public let prefix: String
+    let credentials: S3Credentials
+    /// Keys per ListObjectsV2 request (S3's maximum is 1,000).
+    let listingPageSize: Int
+    let transport: HTTPTransport
+    private let signer: SignatureV4
+    private let clock: any WallClock
+    private let spool: SpoolDirectory
+    private let hostHeader: String
+
+    /// - Parameters:
+    ///   - endpoint: scheme, host and port of the service (`http://127.0.0.1:9000`).
+    ///   - prefix: the folder inside the bucket, without leading or trailing slashes ("" for none).
+    ///   - listingPageSize: keys asked for per listing request; tests make it small to exercise paging.
+    public init(endpoint: URL, bucket: String, prefix: String, credentials: S3Credentials,
+                listingPageSize: Int = 1000, requestTimeout: TimeInterval = 60, spoolParent: String? = nil,
+                clock: any WallClock = SystemClock()) throws {
+        guard let host = endpoint.host, !host.isEmpty, ["http", "https"].contains(endpoint.scheme ?? "") else {
+            throw StoreError(.usage, "\(endpoint.absoluteString) is not an http(s) endpoint", hint: "use s3://HOST[:PORT]/BUCKET/PREFIX")
+        }
+        guard !bucket.isEmpty, !bucket.contains("/") else {
+            throw StoreError(.usage, "\"\(bucket)\" is not a bucket name", hint: "use s3://HOST[:PORT]/BUCKET/PREFIX")
+        }
+        self.endpoint = endpoint
+        self.bucket = bucket
+        self.prefix = prefix.split(separator: "/").joined(separator: "/")
+        self.credentials = credentials
+        self.listingPageSize = max(1, min(1000, listingPageSize))
+        self.clock = clock
+        transport = HTTPTransport(requestTimeout: requestTimeout)
+        signer = SignatureV4(accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey,
+                             region: credentials.region, service: "s3")
+        spool = try SpoolDirectory(parent: spoolParent)
+        let bracketed = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        let defaultPort = endpoint.scheme == "https" ? 443 : 80
+        hostHeader = endpoint.port.map { $0 == defaultPort ? bracketed : "\(bracketed):\($0)" } ?? bracketed
+    }
+
+    public var location: String { "s3://\(hostHeader)/\(bucket)" + (prefix.isEmpty ? "" : "/" + prefix) }
+    public var spoolDirectory: String { spool.path }
+
+    /// The object's key in the bucket.
+    func objectName(_ key: ObjectKey) -> String { prefix.isEmpty ? key.path : prefix + "/" + key.path }
+
+    private var bucketPath: String { "/" + PercentEncoding.encode(bucket) }
+
+    private func objectPath(_ key: ObjectKey) -> String {
+        bucketPath + "/" + PercentEncoding.encode(objectName(key), keepingSlashes: true)
+    }
+
+    // MARK: Requests
+
+    /// Signs and sends one request; `path` and `query` are in canonical (encoded) form.
+    func send(_ method: String, _ path: String, query: [(String, String)] = [], headers: [String: String] = [:],
+              body: HTTPBody = .empty, payloadHash: String = SignatureV4.emptyPayloadHash, subject: String) throws -> HTTPResponse {
+        let canonicalQuery = PercentEncoding.query(query)
+        // Signed: what the transport cannot rewrite. Content-Length and Content-Type stay unsigned.
+        var signed = headers.filter { ["content-md5", "range"].contains($0.key.lowercased()) }
+        signed["host"] = hostHeader
+        signed["x-amz-date"] = SignatureV4.timestamp(clock.now())
+        signed["x-amz-content-sha256"] = payloadHash
+        var sent = headers.merging(signed) { _, new in new }
+        sent.removeValue(forKey: "host")          // URLSession derives the same Host from the URL
+        sent["Authorization"] = signer.authorization(method: method, path: path, query: canonicalQuery,
+                                                     headers: signed, payloadHash: payloadHash)
+        var base = endpoint.absoluteString
+        while base.hasSuffix("/") { base.removeLast() }
+        let url = URL(string: base + path + (canonicalQuery.isEmpty ? "" : "?" + canonicalQuery))!
+        do {
+            return try transport.send(method, url, headers: sent, body: body)
+        } catch let failure as RemoteFailure {
+            throw StoreError.remote(failure, method, subject)
+        }
+    }
+
+    /// The `<Code>` of an S3 error answer, or "".
+    static func errorCode(_ response: HTTPResponse) -> String {
+        guard let text = String(bytes: response.body, encoding: .utf8),
+              let start = text.range(of: "<Code>"), let end = text.range(of: "</Code>", range: start.upperBound..<text.endIndex) else {
+            return ""
+        }
+        return String(text[start.upperBound..<end.lowerBound])
+    }
+
+    // MARK: ObjectStore
+
+    /// Creates the bucket; succeeds when it exists and is ours.
+    public func create() throws {
+        var body = HTTPBody.empty
+        var hash = SignatureV4.emptyPayloadHash
+        var headers: [String: String] = [:]
+        if credentials.region != "us-east-1" {
+            let xml = Array(("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                + "<LocationConstraint>\(credentials.region)</LocationConstraint></CreateBucketConfiguration>").utf8)
+            let digest = UploadDigest(bytes: xml, withSHA256: true)
+            body = .bytes(xml)
+            hash = digest.sha256Hex
+            headers = ["Content-MD5": digest.md5Base64, "Content-Length": String(xml.count)]
+        }
+        let response = try send("PUT", bucketPath, headers: headers, body: body, payloadHash: hash, subject: "bucket \(bucket)")
+        if (200...299).contains(response.status) || Self.errorCode(response) == "BucketAlreadyOwnedByYou" { return }
+        throw StoreError.http(response, "creating", "bucket \(bucket)")
+    }
+
+    public func put(_ key: ObjectKey, bytes: [UInt8]) throws {
+        try upload(key, body: .bytes(bytes), digest: UploadDigest(bytes: bytes, withSHA256: true))
+    }
+
+    /// Uploads the file straight from disk and removes it once the service has it.
+    public func put(_ key: ObjectKey, contentsOf path: String) throws {
+        try upload(key, body: .file(path), digest: UploadDigest(file: path, withSHA256: true))
+        unlink(path)
+    }
+
+    private func upload(_ key: ObjectKey, body: HTTPBody, digest: UploadDigest) throws {
+        let headers = ["Content-MD5": digest.md5Base64, "Content-Type": "application/octet-stream",
+                       "Content-Length": String(digest.size)]
+        let subject = "\(location)/\(key.path)"
+        var response = try send("PUT", objectPath(key), headers: headers, body: body, payloadHash: digest.sha256Hex, subject: subject)
+        if response.status == 404 && Self.errorCode(response) == "NoSuchBucket" {
+            try create()
+            response = try send("PUT", objectPath(key), headers: headers, body: body, payloadHash: digest.sha256Hex, subject: subject)
+        }
+        if ["BadDigest", "XAmzContentSHA256Mismatch"].contains(Self.errorCode(response)) {
+            throw StoreError(.integrity, "the S3 service received different bytes than were sent for \(subject)",
+                             cause: RemoteFailure.status(response.status, detail: response.bodySnippet))
+        }
+        guard (200...299).contains(response.status) else { throw StoreError.http(response, "uploading", subject) }
+    }
+
+    public func get(_ key: ObjectKey) throws -> [UInt8] {
+        let subject = "\(location)/\(key.path)"
+        let response = try send("GET", objectPath(key), subject: subject)
+        guard response.status == 200 else { throw missingOrError(response, key, "downloading") }
+        if let etag = Self.plainMD5ETag(response), etag != UploadDigest.md5Hex(response.body) {
+            throw StoreError(.integrity, "\(subject) arrived damaged (its MD5 differs from the ETag)",
+                             cause: RemoteFailure.connectionLost("body does not match ETag \(etag)"))
+        }
+        return response.body
+    }
+
+    public func get(_ key: ObjectKey, offset: Int64, length: Int) throws -> [UInt8] {
+        guard length > 0 else {
+            guard let info = try stat(key) else { throw missing(key) }
+            guard offset <= info.size else { throw shorter(key, offset: offset, length: length) }
+            return []
+        }
+        let range = "bytes=\(offset)-\(offset + Int64(length) - 1)"
+        let response = try send("GET", objectPath(key), headers: ["Range": range], subject: "\(location)/\(key.path)")
+        return try RangedRead.bytes(from: response, offset: offset, length: length,
+                                    otherwise: { missingOrError(response, key, "downloading") },
+                                    short: { shorter(key, offset: offset, length: length) })
+    }
+
+    public func stat(_ key: ObjectKey) throws -> ObjectInfo? {
+        let response = try send("HEAD", objectPath(key), subject: "\(location)/\(key.path)")
+        if response.status == 404 { return nil }
+        guard (200...299).contains(response.status), let size = response.header("Content-Length").flatMap(Int64.init) else {
+            throw StoreError.http(response, "looking up", "\(location)/\(key.path)")
+        }
+        return ObjectInfo(key: key, size: size)
+    }
+
+    public func delete(_ key: ObjectKey) throws {
+        let response = try send("DELETE", objectPath(key), subject: "\(location)/\(key.path)")
+        guard (200...299).contains(response.status) || response.status == 404 else {
+            throw StoreError.http(response, "deleting", "\(location)/\(key.path)")
+        }
+    }
+
+    /// The `ETag` when it is the MD5 of the bytes: not for multipart uploads (`…-N`), and not with
+    /// KMS or customer-key encryption, where S3's ETag is something else.
+    static func plainMD5ETag(_ response: HTTPResponse) -> String? {
+        guard let etag = response.header("ETag")?.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased(),
+              etag.count == 32, etag.allSatisfy(\.isHexDigit) else { return nil }
+        if response.header("x-amz-server-side-encryption-customer-algorithm") != nil { return nil }
+        if let encryption = response.header("x-amz-server-side-encryption"), encryption.hasPrefix("aws:kms") { return nil }
+        return etag
+    }
+
+    // MARK: Errors
+
+    private func missing(_ key: ObjectKey) -> StoreError {
+        StoreError(.inputNotFound, "object \(key.path) is missing from the repository at \(location)",
+                   hint: "run `cairn check` to see what is affected")
+    }
+
+    private func missingOrError(_ response: HTTPResponse, _ key: ObjectKey, _ operation: String) -> StoreError {
+        response.status == 404 ? missing(key) : StoreError.http(response, operation, "\(location)/\(key.path)")
+    }
+
+    private func shorter(_ key: ObjectKey, offset: Int64, length: Int) -> StoreError {
+        StoreError(.integrity, "\(location)/\(key.path) is shorter than expected (wanted \(length) bytes at offset \(offset))")
+    }
+}

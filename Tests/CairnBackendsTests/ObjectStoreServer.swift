@@ -1,0 +1,159 @@
+import Foundation
+import Glibc
+import Testing
+
+/// A real OpenStack Swift All-In-One (with the s3api middleware) on 127.0.0.1, started by
+/// scripts/objectstore/saio.sh with a free port and a temporary directory, and stopped by pid.
+final class ObjectStoreServer: Sendable {
+    let directory: String
+    let port: Int
+    let environment: [String: String]
+
+    var authURL: URL { URL(string: environment["ST_AUTH"]!)! }
+    var user: String { environment["ST_USER"]! }
+    var key: String { environment["ST_KEY"]! }
+    var s3Endpoint: String { environment["S3_ENDPOINT"]! }
+    var accessKey: String { environment["AWS_ACCESS_KEY_ID"]! }
+    var secretKey: String { environment["AWS_SECRET_ACCESS_KEY"]! }
+
+    /// True when CAIRN_SKIP_OBJECTSTORE=1 asks to leave the object-store tests out.
+    static var skipped: Bool { ProcessInfo.processInfo.environment["CAIRN_SKIP_OBJECTSTORE"] == "1" }
+
+    static var script: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/objectstore/saio.sh").path
+    }
+
+    /// Starts the server; throws with the script's own words when it cannot.
+    init() throws {
+        var template = Array("/tmp/cairn-saio.XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw HarnessError("mkdtemp failed: errno \(errno)") }
+        directory = String(cString: made)
+        port = try Self.freePort()
+        let started = Date()
+        let (status, output) = try Self.runScript(["start", directory, String(port)], log: directory + "-start.log")
+        guard status == 0 else {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw HarnessError("""
+                could not start the Swift All-In-One (\(Self.script) start, exit \(status)); \
+                set CAIRN_SKIP_OBJECTSTORE=1 to leave the object-store tests out.
+                \(output)
+                """)
+        }
+        var values: [String: String] = [:]
+        let text = (try? String(contentsOfFile: directory + "/env", encoding: .utf8)) ?? ""
+        for line in text.split(separator: "\n") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            values[String(line[..<equals])] = String(line[line.index(after: equals)...])
+        }
+        environment = values
+        let seconds = Date().timeIntervalSince(started)
+        print("object store harness: Swift All-In-One ready on 127.0.0.1:\(port) in \(String(format: "%.1f", seconds)) s")
+    }
+
+    /// Stops the servers by their recorded pids and removes the directory.
+    func stop() {
+        let started = Date()
+        let output = (try? Self.runScript(["stop", directory], log: directory + "-stop.log"))?.1 ?? ""
+        print("object store harness: stopped in \(String(format: "%.1f", Date().timeIntervalSince(started))) s: \(output)")
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Runs the script with posix_spawn and waits with waitpid. (Foundation's `Process` learns
+    /// of an exit through a descriptor the child holds, and the servers the script leaves running
+    /// would keep it open.)
+    private static func runScript(_ arguments: [String], log: String) throws -> (Int32, String) {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // The calling thread may block signals; the servers must still hear SIGTERM.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for number in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, number) }
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = (["/bin/bash", script] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/bash", &actions, &attributes, argv, environ)
+        guard spawned == 0 else { throw HarnessError("cannot run \(script): errno \(spawned)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        unlink(log)
+        let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (exitCode, output)
+    }
+
+    /// A port the kernel calls free on 127.0.0.1 right now.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw HarnessError("socket failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard bound == 0 else { throw HarnessError("bind failed") }
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { throw HarnessError("getsockname failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// The server of the suite being run (set by the `.objectStoreServer` trait).
+    @TaskLocal static var current: Result<ObjectStoreServer, HarnessError>?
+
+    /// The running server, or a test failure that says why there is none.
+    static func require() throws -> ObjectStoreServer {
+        guard let current else {
+            throw HarnessError("no object store harness: the suite needs the .objectStoreServer trait")
+        }
+        return try current.get()
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Starts one Swift All-In-One before a suite and stops it after. Without CAIRN_SKIP_OBJECTSTORE=1
+/// a harness that cannot start is an error in every test that needs it.
+struct ObjectStoreServerTrait: SuiteTrait, TestScoping {
+    var isRecursive: Bool { false }
+
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        if ObjectStoreServer.skipped {
+            try await function()
+            return
+        }
+        let server: Result<ObjectStoreServer, HarnessError>
+        do {
+            server = .success(try ObjectStoreServer())
+        } catch let error as HarnessError {
+            server = .failure(error)
+        }
+        defer { if case .success(let running) = server { running.stop() } }
+        try await ObjectStoreServer.$current.withValue(server) { try await function() }
+    }
+}
+
+extension Trait where Self == ObjectStoreServerTrait {
+    /// Runs the suite with a real Swift All-In-One (and its S3 API) on loopback.
+    static var objectStoreServer: Self { Self() }
+}

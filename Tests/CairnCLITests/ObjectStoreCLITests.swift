@@ -1,0 +1,146 @@
+import Foundation
+import Glibc
+import Testing
+
+/// The real `cairn` binary against a real OpenStack Swift All-In-One (and its S3 API) that the
+/// suite starts on loopback with scripts/objectstore/saio.sh and stops at the end. Without
+/// CAIRN_SKIP_OBJECTSTORE=1, a server that cannot start fails these tests.
+@Suite("cairn against a live Swift All-In-One on loopback", .liveSwiftAllInOne,
+       .disabled(if: LiveSwiftAllInOne.skipped, "CAIRN_SKIP_OBJECTSTORE=1"))
+struct ObjectStoreCLITests {
+    enum Remote: String, CaseIterable { case swift, s3 }
+
+    @Test(arguments: Remote.allCases)
+    func initBackupSnapshotsRestoreAndCheck(_ remote: Remote) throws {
+        let server = try LiveSwiftAllInOne.require()
+        let scratch = try Scratch()
+        var cairn = try CairnRunner(scratch, initialize: false)
+        let container = "cairn-e2e-" + UUID().uuidString.lowercased().prefix(8)
+        cairn.environment.merge(server.environment) { _, new in new }
+        cairn.environment["XDG_CACHE_HOME"] = scratch.path("xdg")
+        cairn.environment["CAIRN_REPOSITORY"] = remote == .swift
+            ? "swift://\(container)/redis/host-1"
+            : "s3://\(server.environment["S3_ENDPOINT"]!)/\(container)/redis/host-1"
+
+        // 1 MiB packs, so one backup uploads several packs from the spool directory.
+        let created = try cairn.ok(["init", "--pack-size", "1"])
+        #expect(created.stdout.contains("created repository"))
+        let again = try cairn.run(["init"])
+        #expect(again.status != 0, "a second init must refuse: \(again.stdout)")
+
+        let source = scratch.path("redis")
+        try TreeFixtures.makeAwkwardTree(at: source, largeFileSize: 6 << 20)
+        let first = try cairn.backup([source])
+        #expect((first["bytes"] as? Int ?? 0) > 6 << 20)
+        let second = try cairn.backup([source])
+        let unchanged = try #require(second["added_bytes"] as? Int)
+        #expect(unchanged < 64 << 10, "an unchanged tree added \(unchanged) bytes")
+        #expect(try cairn.snapshots().count == 2)
+
+        // The catalog cache lives under $XDG_CACHE_HOME/cairn/<scheme>-<hash>, not in the repository.
+        let caches = (try? FileManager.default.contentsOfDirectory(atPath: scratch.path("xdg/cairn"))) ?? []
+        #expect(caches.count == 1 && caches[0].hasPrefix(remote.rawValue + "-"), "\(caches)")
+        #expect(FileManager.default.fileExists(atPath: scratch.path("xdg/cairn/\(caches.first ?? "")/catalog.sqlite")))
+
+        let target = scratch.path("restored")
+        try cairn.ok(["restore", "latest", "--target", target])
+        #expect(TreeFixtures.snapshot(of: source) == TreeFixtures.snapshot(of: target))
+
+        // A fresh cache (another host, or a lost ~/.cache) is rebuilt from the store.
+        let checked = try cairn.ok(["check", "--read-data", "--cache-dir", scratch.path("other-cache")])
+        #expect(checked.stdout.contains("no errors"), "\(checked.stdout)")
+    }
+
+    @Test func missingCredentialsAreAUsageError() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch, initialize: false)
+        let result = try cairn.run(["snapshots", "--repo", "swift://nowhere/x"])
+        #expect(result.status == 64, "\(result.stderr)")
+        #expect(result.stderr.contains("ST_AUTH"))
+    }
+}
+
+/// A Swift All-In-One for the CLI tests (the backends' tests have their own; test targets share no code).
+final class LiveSwiftAllInOne: Sendable {
+    let directory: String
+    let environment: [String: String]
+
+    static var skipped: Bool { ProcessInfo.processInfo.environment["CAIRN_SKIP_OBJECTSTORE"] == "1" }
+
+    static var script: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/objectstore/saio.sh").path
+    }
+
+    init() throws {
+        var template = Array("/tmp/cairn-saio.XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw LiveServerError(description: "mkdtemp failed") }
+        directory = String(cString: made)
+        let log = directory + ".log"
+        defer { unlink(log) }
+        let started = Date()
+        let pid = try Spawn.start("/bin/bash", [Self.script, "start", directory, String(try Self.freePort())], stdout: log, stderr: log)
+        let exit = Spawn.wait(pid)
+        guard exit.status == 0, !exit.signaled else {
+            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            try? FileManager.default.removeItem(atPath: directory)
+            throw LiveServerError(description: "could not start the Swift All-In-One (\(Self.script) start, exit \(exit.status)); "
+                                  + "set CAIRN_SKIP_OBJECTSTORE=1 to leave the object-store tests out.\n\(output)")
+        }
+        var values: [String: String] = [:]
+        for line in ((try? String(contentsOfFile: directory + "/env", encoding: .utf8)) ?? "").split(separator: "\n") {
+            if let equals = line.firstIndex(of: "=") { values[String(line[..<equals])] = String(line[line.index(after: equals)...]) }
+        }
+        environment = values
+        print("object store harness (CLI): ready in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+    }
+
+    func stop() {
+        let pid = try? Spawn.start("/bin/bash", [Self.script, "stop", directory])
+        if let pid { _ = Spawn.wait(pid) }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard fd >= 0, bound == 0, named == 0 else { throw LiveServerError(description: "no free port on 127.0.0.1") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    @TaskLocal static var current: Result<LiveSwiftAllInOne, LiveServerError>?
+
+    static func require() throws -> LiveSwiftAllInOne {
+        guard let current else { throw LiveServerError(description: "the suite needs the .liveSwiftAllInOne trait") }
+        return try current.get()
+    }
+}
+
+struct LiveServerError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Starts one server before the suite and stops it after.
+struct LiveSwiftAllInOneTrait: SuiteTrait, TestScoping {
+    var isRecursive: Bool { false }
+
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        guard !LiveSwiftAllInOne.skipped else { return try await function() }
+        let server: Result<LiveSwiftAllInOne, LiveServerError>
+        do { server = .success(try LiveSwiftAllInOne()) } catch let error as LiveServerError { server = .failure(error) }
+        defer { if case .success(let running) = server { running.stop() } }
+        try await LiveSwiftAllInOne.$current.withValue(server) { try await function() }
+    }
+}
+
+extension Trait where Self == LiveSwiftAllInOneTrait {
+    static var liveSwiftAllInOne: Self { Self() }
+}

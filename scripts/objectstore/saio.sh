@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# saio.sh — a throw-away OpenStack Swift "All In One" on 127.0.0.1 for Cairn's tests.
+#
+#   scripts/objectstore/saio.sh start DIR PORT   configure and start Swift under DIR, proxy on 127.0.0.1:PORT
+#   scripts/objectstore/saio.sh stop  DIR        stop the processes recorded in DIR/run/*.pid
+#
+# One proxy with TempAuth and the s3api middleware, one account, container and object server,
+# one-replica rings over a plain directory device (DIR/srv/node/d1, mount_check = false), and the
+# memcached TempAuth keeps its tokens in. Everything listens on 127.0.0.1 only; logs go to DIR/log.
+# When ready it writes DIR/env and prints the same lines:
+#   ST_AUTH=http://127.0.0.1:PORT/auth/v1.0  ST_USER=test:tester  ST_KEY=testing
+#   S3_ENDPOINT=127.0.0.1:PORT  AWS_ACCESS_KEY_ID=test:tester  AWS_SECRET_ACCESS_KEY=testing
+#   SAIO_MEMCACHED=127.0.0.1:PORT2 (where TempAuth keeps its tokens; tests flush it to expire them)
+#
+# Needs Debian's swift-proxy swift-account swift-container swift-object memcached (and xattrs on
+# the filesystem of DIR). They are installed with apt-get when missing and we are root; otherwise
+# the start fails and says what to install. Environment: SAIO_START_TIMEOUT (seconds, default 60).
+set -euo pipefail
+
+say() { echo "saio: $*" >&2; }
+die() { echo "saio: error: $*" >&2; exit 1; }
+usage() { echo "usage: $0 start DIR PORT | stop DIR" >&2; exit 2; }
+
+PYTHON=/usr/bin/python3          # Debian's python3-swift; not a pyenv or venv python
+PACKAGES="swift-proxy swift-account swift-container swift-object memcached"
+SERVICES="proxy object container account memcached"
+
+[ $# -ge 2 ] || usage
+action=$1
+
+# A recorded pid is signalled only when that process still runs with DIR on its command line,
+# so a recycled pid is never touched.
+ours() {  # PID
+    [[ $1 =~ ^[0-9]+$ ]] && [ -r "/proc/$1/cmdline" ] || return 1
+    local state
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ "$state" != Z ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$DIR"
+}
+
+stop_all() {
+    local name pid pids=() tries=0
+    for name in $SERVICES; do
+        pid=$(cat "$DIR/run/$name.pid" 2>/dev/null || true)
+        if ours "$pid"; then kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); fi
+    done
+    while [ ${#pids[@]} -gt 0 ]; do
+        local alive=()
+        for pid in "${pids[@]}"; do ours "$pid" && alive+=("$pid"); done
+        pids=("${alive[@]+"${alive[@]}"}")
+        [ ${#pids[@]} -eq 0 ] && break
+        tries=$((tries + 1))
+        if [ $tries -gt 100 ]; then
+            say "sending SIGKILL to ${pids[*]} (no exit 10 s after SIGTERM)"
+            for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+            break
+        fi
+        sleep 0.1
+    done
+    rm -f "$DIR"/run/*.pid
+}
+
+if [ "$action" = stop ]; then
+    [ -d "$2" ] || exit 0
+    DIR=$(cd "$2" && pwd -P)
+    [ -f "$DIR/.cairn-saio" ] || die "$DIR was not made by saio.sh"
+    stop_all
+    say "stopped"
+    exit 0
+fi
+[ "$action" = start ] && [ $# -eq 3 ] || usage
+port=$3
+[[ $port =~ ^[0-9]+$ ]] || die "bad port: $port"
+timeout=${SAIO_START_TIMEOUT:-60}
+started_at=$(date +%s.%N)
+
+# ---------------------------------------------------------------- packages
+missing=""
+for package in $PACKAGES; do dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"; done
+if [ -n "$missing" ]; then
+    [ "$(id -u)" = 0 ] || die "missing Debian packages:$missing (run as root: apt-get install$missing)"
+    say "installing$missing"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing; } \
+        >/tmp/cairn-saio-apt.log 2>&1 || die "apt-get install$missing failed (see /tmp/cairn-saio-apt.log)"
+fi
+"$PYTHON" -c 'import swift' 2>/dev/null || die "$PYTHON cannot import swift (apt-get install python3-swift)"
+
+# ---------------------------------------------------------------- layout and ports
+mkdir -p "$2"
+DIR=$(cd "$2" && pwd -P)
+case $DIR in *[[:space:]]*) die "DIR must not contain spaces: $DIR";; esac
+touch "$DIR/.cairn-saio"
+mkdir -p "$DIR"/{etc,run,log,cache,lock} "$DIR/srv/node/d1"
+
+# Backend ports: any free ones the kernel hands out (the proxy port is the caller's).
+read -r account_port container_port object_port memcache_port < <("$PYTHON" - <<'EOF'
+import socket
+held = []
+for _ in range(4):
+    s = socket.socket(); s.bind(('127.0.0.1', 0)); held.append(s)
+print(' '.join(str(s.getsockname()[1]) for s in held))
+EOF
+)
+
+ready=0
+cleanup_on_failure() {
+    if [ $ready = 0 ]; then
+        for log in "$DIR"/log/*.log; do [ -s "$log" ] && { echo "--- $log" >&2; tail -n 20 "$log" >&2; }; done
+        stop_all
+    fi
+}
+trap cleanup_on_failure EXIT
+
+# The object server keeps metadata in user xattrs.
+"$PYTHON" -c "import os,sys; p=sys.argv[1]+'/.probe'; open(p,'w').close(); os.setxattr(p,'user.swift.metadata',b'x'*200); os.unlink(p)" \
+    "$DIR/srv/node/d1" 2>/dev/null || die "the filesystem of $DIR has no user xattrs, which the Swift object server needs"
+
+# ---------------------------------------------------------------- configuration
+cat >"$DIR/etc/swift.conf" <<EOF
+[swift-hash]
+swift_hash_path_prefix = cairn-saio
+swift_hash_path_suffix = cairn-saio
+
+[storage-policy:0]
+name = Policy-0
+default = yes
+EOF
+
+# The launcher closes inherited descriptors (so no daemon keeps a pipe of whoever started this
+# script open), unblocks signals, starts a new session, then either execs a program with an argv[0] that names DIR
+# ("exec"), or runs a Swift server after pointing Swift at our swift.conf (Swift otherwise reads
+# /etc/swift/swift.conf whatever its configuration says).
+cat >"$DIR/etc/launch.py" <<'EOF'
+import os, runpy, signal, sys
+os.closerange(3, 65536)
+# a starter that blocks or ignores signals (a test runner's thread) must not make us deaf to SIGTERM
+signal.pthread_sigmask(signal.SIG_SETMASK, [])
+for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(number, signal.SIG_DFL)
+try:
+    os.setsid()
+except OSError:
+    pass
+if sys.argv[1] == 'exec':
+    os.execv(sys.argv[3], [sys.argv[2]] + sys.argv[4:])
+import swift.common.utils
+swift.common.utils.SWIFT_CONF_FILE = sys.argv[1]
+sys.argv = sys.argv[2:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+EOF
+
+defaults() {  # PORT NAME
+    cat <<EOF
+[DEFAULT]
+bind_ip = 127.0.0.1
+bind_port = $1
+workers = 0
+user = $(id -un)
+swift_dir = $DIR/etc
+devices = $DIR/srv/node
+mount_check = false
+disable_fallocate = true
+recon_cache_path = $DIR/cache
+lock_path = $DIR/lock
+log_name = $2
+log_level = INFO
+log_udp_host = 127.0.0.1
+log_udp_port = 514
+EOF
+}
+
+for server in account container object; do
+    port_var=${server}_port
+    { defaults "${!port_var}" "$server-server"
+      printf '\n[pipeline:main]\npipeline = healthcheck %s-server\n\n[filter:healthcheck]\nuse = egg:swift#healthcheck\n\n[app:%s-server]\nuse = egg:swift#%s\n' \
+          "$server" "$server" "$server"
+    } >"$DIR/etc/$server-server.conf"
+done
+
+{ defaults "$port" proxy-server
+  cat <<EOF
+
+[pipeline:main]
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth copy slo dlo proxy-logging proxy-server
+
+[app:proxy-server]
+use = egg:swift#proxy
+account_autocreate = true
+# one object server: never take it out of service after an error
+error_suppression_interval = 0
+
+[filter:tempauth]
+use = egg:swift#tempauth
+user_admin_admin = admin .admin .reseller_admin
+user_test_tester = testing .admin
+
+[filter:s3api]
+use = egg:swift#s3api
+location = us-east-1
+
+[filter:cache]
+use = egg:swift#memcache
+memcache_servers = 127.0.0.1:$memcache_port
+
+[filter:catch_errors]
+use = egg:swift#catch_errors
+[filter:gatekeeper]
+use = egg:swift#gatekeeper
+[filter:healthcheck]
+use = egg:swift#healthcheck
+[filter:proxy-logging]
+use = egg:swift#proxy_logging
+[filter:listing_formats]
+use = egg:swift#listing_formats
+[filter:copy]
+use = egg:swift#copy
+[filter:slo]
+use = egg:swift#slo
+[filter:dlo]
+use = egg:swift#dlo
+EOF
+} >"$DIR/etc/proxy-server.conf"
+
+# ---------------------------------------------------------------- rings
+for ring in account container object; do
+    port_var=${ring}_port
+    builder=$DIR/etc/$ring.builder
+    rm -f "$builder" "$DIR/etc/$ring.ring.gz"
+    { swift-ring-builder "$builder" create 8 1 1 &&
+      swift-ring-builder "$builder" add "r1z1-127.0.0.1:${!port_var}/d1" 100 &&
+      swift-ring-builder "$builder" rebalance; } >>"$DIR/log/rings.log" 2>&1 ||
+      [ -f "$DIR/etc/$ring.ring.gz" ] || die "swift-ring-builder failed for $ring (see $DIR/log/rings.log)"
+done
+
+# ---------------------------------------------------------------- processes
+spawn() {  # NAME COMMAND...
+    local name=$1; shift
+    "$@" </dev/null >>"$DIR/log/$name.log" 2>&1 &
+    echo $! >"$DIR/run/$name.pid"
+}
+memcached_user=(); [ "$(id -u)" = 0 ] && memcached_user=(-u root)
+# argv[0] "memcached-DIR" puts DIR into its command line, which is how stop_all knows it.
+spawn memcached "$PYTHON" "$DIR/etc/launch.py" exec "memcached-$DIR" /usr/bin/memcached \
+    -l 127.0.0.1 -p "$memcache_port" -U 0 -m 32 -t 1 "${memcached_user[@]+"${memcached_user[@]}"}"
+for server in account container object proxy; do
+    spawn "$server" "$PYTHON" "$DIR/etc/launch.py" "$DIR/etc/swift.conf" "/usr/bin/swift-$server-server" "$DIR/etc/$server-server.conf" -v
+done
+
+# ---------------------------------------------------------------- readiness
+"$PYTHON" - "$DIR" "$timeout" "$port" "$account_port" "$container_port" "$object_port" <<'EOF' || die "Swift did not become ready within ${timeout}s (logs in $DIR/log)"
+import os, sys, time, urllib.request
+directory, timeout = sys.argv[1], float(sys.argv[2])
+proxy, *backends = map(int, sys.argv[3:])
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+deadline, last = time.time() + timeout, None
+def request(url, method='GET', headers={}):
+    with opener.open(urllib.request.Request(url, method=method, headers=headers), timeout=5) as response:
+        return response.headers
+while time.time() < deadline:
+    for name in ('memcached', 'account', 'container', 'object', 'proxy'):
+        pid = open(os.path.join(directory, 'run', name + '.pid')).read().strip()
+        if not os.path.exists('/proc/' + pid) or open('/proc/%s/stat' % pid).read().rsplit(')', 1)[1].split()[0] == 'Z':
+            sys.exit('%s exited; see %s/log/%s.log' % (name, directory, name))
+    try:
+        for port in backends:
+            request('http://127.0.0.1:%d/healthcheck' % port)
+        headers = request('http://127.0.0.1:%d/auth/v1.0' % proxy, headers={'X-Auth-User': 'test:tester', 'X-Auth-Key': 'testing'})
+        request(headers['X-Storage-Url'], 'HEAD', {'X-Auth-Token': headers['X-Auth-Token']})
+        sys.exit(0)
+    except Exception as error:
+        last = error
+    time.sleep(0.1)
+sys.exit('not ready: %s' % last)
+EOF
+ready=1
+
+cat >"$DIR/env" <<EOF
+ST_AUTH=http://127.0.0.1:$port/auth/v1.0
+ST_USER=test:tester
+ST_KEY=testing
+S3_ENDPOINT=127.0.0.1:$port
+AWS_ACCESS_KEY_ID=test:tester
+AWS_SECRET_ACCESS_KEY=testing
+SAIO_MEMCACHED=127.0.0.1:$memcache_port
+EOF
+say "ready in $(awk -v a="$started_at" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s on 127.0.0.1:$port (logs in $DIR/log; stop: $0 stop $DIR)"
+cat "$DIR/env"
