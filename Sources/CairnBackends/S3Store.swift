@@ -155,44 +155,22 @@ public final class S3Store: ObjectStore, ObjectStoreCreating, @unchecked Sendabl
         guard (200...299).contains(response.status) else { throw StoreError.http(response, "uploading", subject) }
     }
 
-    public func get(_ key: ObjectKey) throws -> [UInt8] {
-        let subject = "\(location)/\(key.path)"
-        let response = try send("GET", objectPath(key), subject: subject)
-        guard response.status == 200 else { throw missingOrError(response, key, "downloading") }
-        if let etag = Self.plainMD5ETag(response), etag != UploadDigest.md5Hex(response.body) {
-            throw StoreError(.integrity, "\(subject) arrived damaged (its MD5 differs from the ETag)",
-                             cause: RemoteFailure.connectionLost("body does not match ETag \(etag)"))
-        }
-        return response.body
-    }
+    public func get(_ key: ObjectKey) throws -> [UInt8] { try reads.get(key) }
 
     public func get(_ key: ObjectKey, offset: Int64, length: Int) throws -> [UInt8] {
-        guard length > 0 else {
-            guard let info = try stat(key) else { throw missing(key) }
-            guard offset <= info.size else { throw shorter(key, offset: offset, length: length) }
-            return []
-        }
-        let range = "bytes=\(offset)-\(offset + Int64(length) - 1)"
-        let response = try send("GET", objectPath(key), headers: ["Range": range], subject: "\(location)/\(key.path)")
-        return try RangedRead.bytes(from: response, offset: offset, length: length,
-                                    otherwise: { missingOrError(response, key, "downloading") },
-                                    short: { shorter(key, offset: offset, length: length) })
+        try reads.get(key, offset: offset, length: length)
     }
 
-    public func stat(_ key: ObjectKey) throws -> ObjectInfo? {
-        let response = try send("HEAD", objectPath(key), subject: "\(location)/\(key.path)")
-        if response.status == 404 { return nil }
-        guard (200...299).contains(response.status), let size = response.header("Content-Length").flatMap(Int64.init) else {
-            throw StoreError.http(response, "looking up", "\(location)/\(key.path)")
-        }
-        return ObjectInfo(key: key, size: size)
-    }
+    public func stat(_ key: ObjectKey) throws -> ObjectInfo? { try reads.stat(key) }
 
-    public func delete(_ key: ObjectKey) throws {
-        let response = try send("DELETE", objectPath(key), subject: "\(location)/\(key.path)")
-        guard (200...299).contains(response.status) || response.status == 404 else {
-            throw StoreError.http(response, "deleting", "\(location)/\(key.path)")
-        }
+    public func delete(_ key: ObjectKey) throws { try reads.delete(key) }
+
+    private var reads: HTTPObjectReads {
+        HTTPObjectReads(location: location,
+                        send: { method, key, headers in
+                            try self.send(method, self.objectPath(key), headers: headers, subject: "\(self.location)/\(key.path)")
+                        },
+                        md5ETag: Self.plainMD5ETag)
     }
 
     /// The `ETag` when it is the MD5 of the bytes: not for multipart uploads (`…-N`), and not with
@@ -203,20 +181,5 @@ public final class S3Store: ObjectStore, ObjectStoreCreating, @unchecked Sendabl
         if response.header("x-amz-server-side-encryption-customer-algorithm") != nil { return nil }
         if let encryption = response.header("x-amz-server-side-encryption"), encryption.hasPrefix("aws:kms") { return nil }
         return etag
-    }
-
-    // MARK: Errors
-
-    private func missing(_ key: ObjectKey) -> StoreError {
-        StoreError(.inputNotFound, "object \(key.path) is missing from the repository at \(location)",
-                   hint: "run `cairn check` to see what is affected")
-    }
-
-    private func missingOrError(_ response: HTTPResponse, _ key: ObjectKey, _ operation: String) -> StoreError {
-        response.status == 404 ? missing(key) : StoreError.http(response, operation, "\(location)/\(key.path)")
-    }
-
-    private func shorter(_ key: ObjectKey, offset: Int64, length: Int) -> StoreError {
-        StoreError(.integrity, "\(location)/\(key.path) is shorter than expected (wanted \(length) bytes at offset \(offset))")
     }
 }
