@@ -50,8 +50,9 @@ final class PackWriter {
         size += Int64(bytes.count)
     }
 
-    /// Writes the header and trailer, uploads the pack, and returns its record.
-    func finish(envelope: Envelope, store: any ObjectStore) throws -> PackRecord {
+    /// Writes the header and trailer and closes the file; returns the pack's record and the
+    /// spool path to upload (the caller hands it to the store, or discards it).
+    func seal(envelope: Envelope) throws -> (record: PackRecord, path: String) {
         let header = envelope.seal(PackFormat.encodeHeader(entries))
         try write(header)
         var trailer = ByteWriter()
@@ -60,8 +61,14 @@ final class PackWriter {
         let id = PackID(digest.finalize())
         close(fd)
         fd = -1   // closed: deinit must not close the number again (by then it may be someone else's file or socket)
-        try store.put(ObjectKey(.data, id.hex), contentsOf: path)
-        return PackRecord(id: id, size: size, entries: entries)
+        return (PackRecord(id: id, size: size, entries: entries), path)
+    }
+
+    /// Seals the pack, uploads it on the calling thread, and returns its record.
+    func finish(envelope: Envelope, store: any ObjectStore) throws -> PackRecord {
+        let (record, path) = try seal(envelope: envelope)
+        try store.put(ObjectKey(.data, record.id.hex), contentsOf: path)
+        return record
     }
 
     /// Removes the unfinished spool file (after an error).

@@ -1,0 +1,187 @@
+import CairnBackends
+import CairnCatalog
+import CairnCodec
+import CairnCore
+import Foundation
+
+/// New chunks copied out of the caller's buffer, waiting to be compressed, sealed and packed.
+struct NewChunks {
+    /// The chunks back to back; owned by the job and freed when it is done.
+    let bytes: UnsafeMutableRawBufferPointer
+    let lengths: [Int]
+    let ids: [ChunkID]
+    let kind: BlobKind
+}
+
+/// The second half of the write path, on its own thread: compress and seal new chunks on
+/// `workers` threads, append them to the open pack, and hand full packs to the uploader. The
+/// caller meanwhile reads, cuts and hashes the next window, so reading and compressing overlap.
+/// At most `maximumQueued` jobs wait; `submit` blocks beyond that, which bounds memory.
+final class SealingStage: @unchecked Sendable {
+    private enum Job {
+        case seal(NewChunks)
+        case closePack
+    }
+
+    private let repository: Repository
+    private let workers: Int
+    private let uploader: PackUploader
+    private let compressors: WorkerLocal<ZstdCompressor>
+    private let maximumQueued = 2
+    private let condition = NSCondition()
+    private var queue: [Job] = []
+    private var busy = false
+    private var stopping = false
+    private var running = true
+    private var failure: (any Error)?
+    /// Only the stage's thread touches the open pack.
+    private var pack: PackWriter?
+
+    init(repository: Repository, workers: Int, uploader: PackUploader) {
+        self.repository = repository
+        self.workers = max(1, workers)
+        self.uploader = uploader
+        let level = Int32(repository.config.compressionLevel)
+        self.compressors = WorkerLocal(count: max(1, workers)) { ZstdCompressor(level: level) }
+        let thread = Thread { [self] in loop() }
+        thread.name = "cairn-seal"
+        thread.start()
+    }
+
+    /// Queues new chunks; blocks while the queue is full. Throws the stage's first failure.
+    func submit(_ chunks: NewChunks) throws {
+        try enqueue(.seal(chunks))
+    }
+
+    /// Seals the open pack (if any) and hands it to the uploader, after every queued job.
+    func closePack() throws {
+        try enqueue(.closePack)
+    }
+
+    /// Waits until every queued job is done. Throws the stage's first failure.
+    func waitUntilIdle() throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while (busy || !queue.isEmpty) && failure == nil { condition.wait() }
+        if let failure { throw failure }
+    }
+
+    /// Throws the stage's first failure without waiting.
+    func check() throws {
+        condition.lock()
+        defer { condition.unlock() }
+        if let failure { throw failure }
+    }
+
+    /// Stops the thread after the job under way; drops queued jobs and the unfinished pack.
+    func stop() {
+        condition.lock()
+        stopping = true
+        for case .seal(let chunks) in queue { chunks.bytes.deallocate() }
+        queue.removeAll()
+        condition.broadcast()
+        while running { condition.wait() }
+        condition.unlock()
+        pack?.discard()
+        pack = nil
+    }
+
+    private func enqueue(_ job: Job) throws {
+        condition.lock()
+        while queue.count >= maximumQueued && failure == nil && !stopping { condition.wait() }
+        if let failure {
+            condition.unlock()
+            if case .seal(let chunks) = job { chunks.bytes.deallocate() }
+            throw failure
+        }
+        precondition(!stopping, "SealingStage used after stop()")
+        queue.append(job)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !stopping { condition.wait() }
+            if stopping {
+                running = false
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let job = queue.removeFirst()
+            busy = true
+            let failed = failure != nil
+            condition.broadcast()
+            condition.unlock()
+
+            var outcome: (any Error)?
+            if !failed {
+                do {
+                    switch job {
+                    case .seal(let chunks): try seal(chunks)
+                    case .closePack: try finishPack()
+                    }
+                } catch {
+                    outcome = error
+                }
+            }
+            if case .seal(let chunks) = job { chunks.bytes.deallocate() }
+
+            condition.lock()
+            if let outcome, failure == nil { failure = outcome }
+            busy = false
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    private func seal(_ chunks: NewChunks) throws {
+        var starts: [Int] = []
+        starts.reserveCapacity(chunks.lengths.count)
+        var position = 0
+        for length in chunks.lengths {
+            starts.append(position)
+            position += length
+        }
+        let offsets = starts, lengths = chunks.lengths
+        let shared = SharedBytes(buffer: UnsafeRawBufferPointer(chunks.bytes))
+        let envelope = repository.envelope
+        let compressors = self.compressors
+        let sealed = ResultSlots<(bytes: [UInt8], compression: CompressionAlgorithm)>(count: lengths.count)
+        let failures = ResultSlots<any Error>(count: lengths.count)
+        Parallel.forEach(count: lengths.count, workers: workers) { worker, item in
+            let plain = UnsafeRawBufferPointer(rebasing: shared.buffer[offsets[item]..<(offsets[item] + lengths[item])])
+            do {
+                if let compressed = try compressors[worker].compress(plain) {
+                    sealed[item] = (envelope.seal(compressed), .zstd)
+                } else {
+                    sealed[item] = (envelope.seal(plain), .none)
+                }
+            } catch {
+                failures[item] = error
+            }
+        }
+        for item in lengths.indices {
+            if let error = failures[item] { throw error }
+            let blob = sealed[item]!
+            if pack == nil { pack = try PackWriter(spoolDirectory: repository.store.spoolDirectory) }
+            try pack!.append(blob.bytes, chunk: chunks.ids[item], kind: chunks.kind,
+                             compression: blob.compression, rawLength: lengths[item])
+            if pack!.size >= Int64(repository.config.packSize) { try finishPack() }
+        }
+    }
+
+    private func finishPack() throws {
+        guard let open = pack else { return }
+        pack = nil
+        do {
+            let (record, path) = try open.seal(envelope: repository.envelope)
+            try uploader.submit(record, path: path)
+        } catch {
+            open.discard()
+            throw error
+        }
+    }
+}
