@@ -80,6 +80,27 @@ public struct Envelope: Sendable {
         }
     }
 
+    /// Opens `sealed` and lends the plaintext to `body` without copying it into an array.
+    public func open<Result>(_ sealed: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Result) throws -> Result {
+        guard let algorithm = sealed.first else { throw CodecError(.integrity, "sealed data is empty") }
+        switch algorithm {
+        case Self.plainAlgorithm where key == nil:
+            return try body(UnsafeRawBufferPointer(rebasing: sealed[1...]))
+        case Self.aesGCMAlgorithm where key != nil:
+            guard sealed.count >= 29 else { throw CodecError(.integrity, "sealed data is too short (\(sealed.count) bytes)") }
+            let plain: Data
+            do {
+                let box = try AES.GCM.SealedBox(combined: UnsafeRawBufferPointer(rebasing: sealed[1...]))
+                plain = try AES.GCM.open(box, using: key!)
+            } catch {
+                throw CodecError(.integrity, "authentication failed", cause: error)
+            }
+            return try plain.withUnsafeBytes { try body($0) }
+        default:
+            throw CodecError(.integrity, "sealed with algorithm \(algorithm), which this repository does not use")
+        }
+    }
+
     public func open(_ sealed: [UInt8]) throws -> [UInt8] {
         try sealed.withUnsafeBytes { try open($0) }
     }

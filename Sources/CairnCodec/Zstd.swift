@@ -59,4 +59,15 @@ public final class ZstdDecompressor {
         }
         return output
     }
+
+    /// Decompresses a frame straight into `output`, which it must fill exactly.
+    public func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
+        let written = ZSTD_decompressDCtx(context, output.baseAddress, output.count, input.baseAddress, input.count)
+        if ZSTD_isError(written) != 0 {
+            throw CodecError(.integrity, "zstd frame is corrupt: \(String(cString: ZSTD_getErrorName(written)))")
+        }
+        guard written == output.count else {
+            throw CodecError(.integrity, "zstd frame decoded to \(written) bytes, expected \(output.count)")
+        }
+    }
 }

@@ -23,6 +23,9 @@ public struct RestoreResult: Sendable {
     public var directories = 0
     public var links = 0
     public var bytes: Int64 = 0
+    /// Of `bytes`, those copied from files this restore had already written (chunks that recur,
+    /// like a dump.rdb's in the AOF base) rather than read from the repository again.
+    public var copiedBytes: Int64 = 0
     /// Existing files moved aside as `*.old`.
     public var movedAside: [String] = []
     /// Files that failed (damaged chunks, I/O errors); each was left out, not half-written.

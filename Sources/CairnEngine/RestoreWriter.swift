@@ -8,6 +8,8 @@ final class RestoreWriter {
     let request: RestoreRequest
     let reader: BlobReader
     let progress: WorkProgress
+    /// Chunks already restored, copied rather than decoded again when they recur.
+    let restored = RestoredChunks()
     private(set) var ownershipWarning = ""
     private let isRoot = geteuid() == 0
 
@@ -34,27 +36,17 @@ final class RestoreWriter {
         let fd = temporary.withCString { open($0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
         guard fd >= 0 else { throw failure("cannot create \(temporary.string)") }
         var written: Int64 = 0
+        let stream = RestoreStream(reader: reader, tree: chunks, restored: restored)
         do {
             var sparse = false
-            while true {
-                let ids = try chunks.nextChunks(limit: 1024)
-                if ids.isEmpty { break }
-                // At most 16 MiB of chunks at a time, whatever their sizes.
-                var pending = ids[...]
-                while !pending.isEmpty {
-                    let plains = try reader.read(prefixOf: pending, byteLimit: 16 << 20)
-                    pending = pending.dropFirst(plains.count)
-                    // One write per batch: small chunks would otherwise cost a system call each.
-                    var bytes = plains.count == 1 ? plains[0] : []
-                    if plains.count > 1 {
-                        bytes.reserveCapacity(plains.reduce(0) { $0 + $1.count })
-                        for plain in plains { bytes.append(contentsOf: plain) }
-                    }
-                    if try writeSkippingZeros(fd, bytes, at: written, path: temporary) { sparse = true }
-                    written += Int64(bytes.count)
-                    progress.addBytes(Int64(bytes.count))
-                }
+            // The stream decodes the next batch while this one is written.
+            while let batch = try stream.next() {
+                if try writeSkippingZeros(fd, batch.content, at: batch.offset, path: temporary) { sparse = true }
+                written = batch.offset + Int64(batch.count)
+                progress.addBytes(Int64(batch.count))
+                stream.recycle(batch)
             }
+            stream.wait()
             if sparse || written == 0 {
                 guard ftruncate(fd, off_t(written)) == 0 else { throw failure("cannot set the size of \(temporary.string)") }
             }
@@ -62,12 +54,15 @@ final class RestoreWriter {
             applyMetadata(fd: fd, node: node, path: temporary)
             close(fd)
         } catch {
+            stream.cancel()
             close(fd)
             temporary.withCString { _ = unlink($0) }
             try? chunks.skipChunks()
             throw error
         }
         try place(temporary, at: path, result: &result)
+        restored.add(stream.written, file: path)
+        result.copiedBytes += stream.copiedBytes
         return written
     }
 
@@ -166,10 +161,10 @@ final class RestoreWriter {
     }
 
     /// Writes `bytes` at `offset`, leaving 4 KiB blocks of zeros as holes; true if any was left.
-    private func writeSkippingZeros(_ fd: Int32, _ bytes: [UInt8], at offset: Int64, path: SystemPath) throws -> Bool {
+    private func writeSkippingZeros(_ fd: Int32, _ raw: UnsafeRawBufferPointer, at offset: Int64, path: SystemPath) throws -> Bool {
         let block = 4096
         var skipped = false
-        try bytes.withUnsafeBytes { raw in
+        do {
             var start = 0
             while start < raw.count {
                 // Extend a run of non-zero blocks, then write it in one call.

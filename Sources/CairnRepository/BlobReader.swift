@@ -19,41 +19,44 @@ public final class BlobReader: @unchecked Sendable {
 
     /// Reads and verifies one chunk on the calling thread.
     public func read(_ id: ChunkID) throws -> [UInt8] {
-        try read(id, decompressor: decompressors[0])
+        let location = try locate([id])[0]
+        let stored = try repository.readRange(ofPack: location.pack, offset: location.offset, length: Int(location.storedLength))
+        return try decode(stored, id: id, location: location)
     }
 
-    /// Reads and verifies chunks in parallel; results are in the order of `ids`. Chunks stored
-    /// back to back in one pack (the usual case: a file's chunks were written in order) are read
-    /// with one ranged read per run, so small chunks do not cost a read each.
+    /// Reads and verifies chunks in parallel; results are in the order of `ids`.
     public func read(_ ids: [ChunkID]) throws -> [[UInt8]] {
-        if ids.count == 1 { return [try read(ids[0])] }
+        let locations = try locate(ids)
+        var offsets: [Int] = []
+        var total = 0
+        for location in locations {
+            offsets.append(total)
+            total += Int(location.rawLength)
+        }
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, total), alignment: 16)
+        defer { output.deallocate() }
+        try decode(ids, at: locations, into: output, offsets: offsets)
+        return locations.indices.map { item in
+            Array(UnsafeRawBufferPointer(rebasing: output[offsets[item]..<(offsets[item] + Int(locations[item].rawLength))]))
+        }
+    }
+
+    /// Where each chunk is stored; throws for a chunk that no pack holds.
+    public func locate(_ ids: [ChunkID]) throws -> [ChunkLocation] {
         let found = try repository.catalog.locations(of: ids)
-        let locations = try ids.indices.map { item -> ChunkLocation in
+        return try ids.indices.map { item in
             guard let location = found[item] else { throw Self.missing(ids[item]) }
             return location
         }
-        return try read(ids, at: locations)
     }
 
-    /// Reads the longest prefix of `ids` whose chunks hold at most `byteLimit` bytes (at least
-    /// one chunk), so a caller can bound memory whatever the chunk sizes.
-    public func read(prefixOf ids: ArraySlice<ChunkID>, byteLimit: Int) throws -> [[UInt8]] {
-        var chosen: [ChunkID] = []
-        var locations: [ChunkLocation] = []
-        var bytes = 0
-        let found = try repository.catalog.locations(of: Array(ids))
-        for (id, location) in zip(ids, found) {
-            guard let location else { throw Self.missing(id) }
-            if !chosen.isEmpty && bytes + Int(location.rawLength) > byteLimit { break }
-            chosen.append(id)
-            locations.append(location)
-            bytes += Int(location.rawLength)
-        }
-        return try read(chosen, at: locations)
-    }
-
-    private func read(_ ids: [ChunkID], at locations: [ChunkLocation]) throws -> [[UInt8]] {
-        guard !ids.isEmpty else { return [] }
+    /// Decodes and verifies chunks straight into `output`, chunk `item` at `offsets[item]`
+    /// (`locations[item].rawLength` bytes), on `workers` threads, reading each run of chunks
+    /// stored back to back in one pack with one ranged read. No per-chunk arrays are made, which
+    /// matters with 2 KiB record chunks.
+    public func decode(_ ids: [ChunkID], at locations: [ChunkLocation], into output: UnsafeMutableRawBufferPointer,
+                       offsets: [Int]) throws {
+        guard !ids.isEmpty else { return }
         var runs: [Range<Int>] = []
         var start = 0
         for item in 1...ids.count {
@@ -65,27 +68,64 @@ public final class BlobReader: @unchecked Sendable {
                 start = item
             }
         }
-        let results = ResultSlots<[UInt8]>(count: ids.count)
         let failures = ResultSlots<any Error>(count: runs.count)
         let decompressors = self.decompressors
         let spans = runs
+        let target = SharedMutableBytes(buffer: output)
         Parallel.forEach(count: spans.count, workers: workers) { worker, run in
             let items = spans[run]
             let first = locations[items.lowerBound], last = locations[items.upperBound - 1]
             do {
                 let length = Int(last.offset - first.offset) + Int(last.storedLength)
                 let bytes = try self.repository.readRange(ofPack: first.pack, offset: first.offset, length: length)
-                for item in items {
-                    let start = Int(locations[item].offset - first.offset)
-                    let stored = Array(bytes[start..<(start + Int(locations[item].storedLength))])
-                    results[item] = try self.decode(stored, id: ids[item], location: locations[item], decompressor: decompressors[worker])
+                try bytes.withUnsafeBytes { raw in
+                    for item in items {
+                        let location = locations[item]
+                        let start = Int(location.offset - first.offset)
+                        let stored = UnsafeRawBufferPointer(rebasing: raw[start..<(start + Int(location.storedLength))])
+                        let plain = UnsafeMutableRawBufferPointer(rebasing: target.buffer[offsets[item]..<(offsets[item] + Int(location.rawLength))])
+                        try self.decode(stored, id: ids[item], location: location, into: plain, decompressor: decompressors[worker])
+                    }
                 }
             } catch {
                 failures[run] = error
             }
         }
         for run in runs.indices { if let error = failures[run] { throw error } }
-        return results.values
+    }
+
+    /// Opens, decompresses and verifies one stored blob into `plain` (exactly its raw length).
+    private func decode(_ stored: UnsafeRawBufferPointer, id: ChunkID, location: ChunkLocation,
+                        into plain: UnsafeMutableRawBufferPointer, decompressor: ZstdDecompressor) throws {
+        let compression = CompressionAlgorithm(rawValue: location.compression)
+        guard compression != nil else {
+            throw RepositoryError(.integrity, "chunk \(id.short) uses unknown compression \(location.compression)")
+        }
+        // Errors inside the closure are about the plaintext (length, zstd); those of `open` itself
+        // mean the blob failed authentication.
+        var contentError: (any Error)?
+        do {
+            try repository.envelope.open(stored) { opened in
+                do {
+                    if compression == CompressionAlgorithm.none {
+                        guard opened.count == plain.count else {
+                            throw RepositoryError(.integrity, "chunk \(id.short) in pack \(location.pack) has the wrong length")
+                        }
+                        plain.copyMemory(from: opened)
+                    } else {
+                        try decompressor.decompress(opened, into: plain)
+                    }
+                } catch {
+                    contentError = error
+                }
+            }
+        } catch {
+            throw RepositoryError(.integrity, "chunk \(id.short) in pack \(location.pack) failed authentication", cause: error)
+        }
+        if let contentError { throw contentError }
+        guard repository.hasher.id(of: UnsafeRawBufferPointer(plain)) == id else {
+            throw RepositoryError(.integrity, "chunk \(id.short) in pack \(location.pack) does not match its id")
+        }
     }
 
     static func missing(_ id: ChunkID) -> RepositoryError {
@@ -93,32 +133,13 @@ public final class BlobReader: @unchecked Sendable {
                         hint: "run `cairn check` and `cairn repair index`")
     }
 
-    private func read(_ id: ChunkID, decompressor: ZstdDecompressor) throws -> [UInt8] {
-        guard let location = try repository.catalog.location(of: id) else { throw Self.missing(id) }
-        let stored = try repository.readRange(ofPack: location.pack, offset: location.offset, length: Int(location.storedLength))
-        return try decode(stored, id: id, location: location, decompressor: decompressor)
-    }
-
     /// Opens, decompresses and verifies one stored blob.
-    func decode(_ stored: [UInt8], id: ChunkID, location: ChunkLocation, decompressor: ZstdDecompressor) throws -> [UInt8] {
-        let opened: [UInt8]
-        do {
-            opened = try repository.envelope.open(stored)
-        } catch {
-            throw RepositoryError(.integrity, "chunk \(id.short) in pack \(location.pack) failed authentication", cause: error)
-        }
-        let plain: [UInt8]
-        switch CompressionAlgorithm(rawValue: location.compression) {
-        case .none?:
-            plain = opened
-        case .zstd?:
-            plain = try opened.withUnsafeBytes { try decompressor.decompress($0, rawLength: Int(location.rawLength)) }
-        case nil:
-            throw RepositoryError(.integrity, "chunk \(id.short) uses unknown compression \(location.compression)")
-        }
-        guard plain.count == Int(location.rawLength),
-              plain.withUnsafeBytes({ repository.hasher.id(of: $0) }) == id else {
-            throw RepositoryError(.integrity, "chunk \(id.short) in pack \(location.pack) does not match its id")
+    private func decode(_ stored: [UInt8], id: ChunkID, location: ChunkLocation) throws -> [UInt8] {
+        var plain = [UInt8](repeating: 0, count: Int(location.rawLength))
+        try stored.withUnsafeBytes { raw in
+            try plain.withUnsafeMutableBytes { out in
+                try decode(raw, id: id, location: location, into: out, decompressor: decompressors[0])
+            }
         }
         return plain
     }
@@ -127,6 +148,6 @@ public final class BlobReader: @unchecked Sendable {
     public func verify(_ stored: [UInt8], entry: PackEntry, pack: PackID) throws {
         let location = ChunkLocation(pack: pack, offset: entry.offset, storedLength: entry.storedLength,
                                      rawLength: entry.rawLength, kind: entry.kind, compression: entry.compression)
-        _ = try decode(stored, id: entry.chunk, location: location, decompressor: decompressors[0])
+        _ = try decode(stored, id: entry.chunk, location: location)
     }
 }

@@ -55,3 +55,8 @@ final class WorkerLocal<State>: @unchecked Sendable {
 struct SharedBytes: @unchecked Sendable {
     let buffer: UnsafeRawBufferPointer
 }
+
+/// A writable view of bytes shared with workers that write disjoint ranges of it.
+struct SharedMutableBytes: @unchecked Sendable {
+    let buffer: UnsafeMutableRawBufferPointer
+}
