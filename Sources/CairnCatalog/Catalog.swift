@@ -93,6 +93,23 @@ public final class Catalog: @unchecked Sendable {
 
     // MARK: Reads
 
+    /// Runs `body` under the lock in one read transaction, so a batch of lookups takes SQLite's
+    /// WAL read lock once instead of once per statement (each costs fcntl calls and a check of
+    /// the WAL index; per 2 KiB chunk that was a visible share of a restore).
+    func lockedRead<T>(_ body: () throws -> T) throws -> T {
+        try locked {
+            try connection.execute("BEGIN")
+            do {
+                let result = try body()
+                try connection.execute("COMMIT")
+                return result
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
     public func location(of chunk: ChunkID) throws -> ChunkLocation? {
         try locked {
             let query = try connection.statement("""
@@ -109,7 +126,7 @@ public final class Catalog: @unchecked Sendable {
     /// Locations of many chunks in one pass (one lock, one prepared statement): the restore and
     /// check paths look up every chunk of a file, and per-call overhead dominates small chunks.
     public func locations(of chunks: [ChunkID]) throws -> [ChunkLocation?] {
-        try locked {
+        try lockedRead {
             let query = try connection.statement("""
                 SELECT p.id, c.offset, c.stored_length, c.raw_length, c.kind, c.compression
                 FROM chunks c JOIN packs p ON p.rowid = c.pack WHERE c.id = ?
@@ -130,7 +147,7 @@ public final class Catalog: @unchecked Sendable {
 
     /// For each chunk, whether the catalog knows it (one lock, one prepared statement).
     public func contains(_ chunks: [ChunkID]) throws -> [Bool] {
-        try locked {
+        try lockedRead {
             let query = try connection.statement("SELECT 1 FROM chunks WHERE id = ?")
             return try chunks.map { chunk in try query.reset().bind(1, chunk.hash).step() }
         }

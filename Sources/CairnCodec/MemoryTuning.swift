@@ -7,10 +7,15 @@ public enum MemoryTuning {
 
     private static let mmapThreshold: Int32 = -3   // M_MMAP_THRESHOLD
     private static let trimThreshold: Int32 = -1   // M_TRIM_THRESHOLD
+    private static let arenaMaximum: Int32 = -8    // M_ARENA_MAX
 
     /// Idempotent; the CLI calls it once at start.
     public static func keepLargeAllocations() {
         _ = mallopt(mmapThreshold, 64 << 20)
         _ = mallopt(trimThreshold, 128 << 20)
+        // Each thread that allocates would otherwise get its own arena, each keeping its freed
+        // blocks (the thresholds above): with the sealing, upload and decode threads that cost
+        // ~20 MB of peak RSS on a 2 GB restore for no measurable speed.
+        _ = mallopt(arenaMaximum, 2)
     }
 }

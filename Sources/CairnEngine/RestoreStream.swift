@@ -40,10 +40,12 @@ final class RestoredChunks: @unchecked Sendable {
     }
 }
 
-/// A file's content, decoded ahead of the writer: a thread reads the file's chunk ids from the
-/// tree, resolves each (copy from an already restored file, or look up, read, open, decompress
-/// and verify into a batch buffer) while the caller writes the previous batch. Two buffers of
-/// `batchBytes` take turns, so memory stays bounded whatever the file's size.
+/// A file's content, decoded ahead of the writer, in three stages that overlap: a resolver
+/// thread reads the file's chunk ids from the tree and decides where each comes from (copied
+/// from a file this restore already wrote, or looked up in the catalog), a decoder thread
+/// fills a batch buffer (ranged reads, open, decompress, verify, on `workers` threads), and the
+/// caller writes the previous batch. Two buffers of `batchBytes` take turns, so memory stays
+/// bounded whatever the file's size.
 final class RestoreStream: @unchecked Sendable {
     struct WrittenChunk {
         var id: ChunkID
@@ -67,11 +69,19 @@ final class RestoreStream: @unchecked Sendable {
 
         fileprivate func ensureCapacity(_ needed: Int) {
             guard needed > bytes.count else { return }
-            let larger = UnsafeMutableRawBufferPointer.allocate(byteCount: needed, alignment: 64)
-            larger.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: count)
             bytes.deallocate()
-            bytes = larger
+            bytes = .allocate(byteCount: needed, alignment: 64)
         }
+    }
+
+    /// What goes into one batch: the resolver's output, the decoder's input.
+    private struct Plan {
+        var offset: Int64
+        var count = 0
+        var decodeIDs: [ChunkID] = []
+        var decodeLocations: [ChunkLocation] = []
+        var decodeOffsets: [Int] = []
+        var copies: [(id: ChunkID, place: RestoredChunks.Place, at: Int)] = []
     }
 
     private enum Source {
@@ -83,44 +93,52 @@ final class RestoreStream: @unchecked Sendable {
     private let tree: TreeReader
     private let restored: RestoredChunks
     private let batchBytes: Int
+    private let maximumPlans = 2
     private let condition = NSCondition()
+    private var plans: [Plan] = []
+    private var plansDone = false
     private var free: [Batch]
     private var ready: [Batch] = []
     private var finished = false
     private var cancelled = false
-    private var running = true
+    private var running = 2
     private var failure: (any Error)?
-    /// Every chunk of the file with its offset, for `RestoredChunks` once the file is complete.
+    /// Every chunk of the file with its offset, for `RestoredChunks` once the file is complete
+    /// (the resolver's; read after `wait`).
     private(set) var written: [WrittenChunk] = []
-    /// Bytes copied from files already restored instead of decoded (read after `wait`).
+    /// Bytes copied from files already restored instead of decoded (the decoder's; read after `wait`).
     private(set) var copiedBytes: Int64 = 0
 
-    // The producer thread's own state.
+    // The resolver's own state.
     private var resolved: [(id: ChunkID, source: Source)] = []
     private var nextResolved = 0
     private var treeDone = false
     private var fileOffset: Int64 = 0
+    // The decoder's own state.
     private var sourceFiles: [Int32: Int32] = [:]
 
     /// Starts decoding the chunk list `tree` is positioned at. The tree is the stream's until it
     /// has finished or `cancel` returned.
-    init(reader: BlobReader, tree: TreeReader, restored: RestoredChunks, batchBytes: Int = 16 << 20) {
+    init(reader: BlobReader, tree: TreeReader, restored: RestoredChunks, batchBytes: Int = 8 << 20) {
         self.reader = reader
         self.tree = tree
         self.restored = restored
         self.batchBytes = batchBytes
         free = [Batch(capacity: batchBytes), Batch(capacity: batchBytes)]
-        let thread = Thread { [self] in produce() }
-        thread.name = "cairn-restore-decode"
-        thread.start()
+        let resolver = Thread { [self] in resolve() }
+        resolver.name = "cairn-restore-resolve"
+        resolver.start()
+        let decoder = Thread { [self] in decode() }
+        decoder.name = "cairn-restore-decode"
+        decoder.start()
     }
 
     deinit {
         for fd in sourceFiles.values { close(fd) }
     }
 
-    /// The next decoded batch in file order, or nil at the end; throws what decoding met.
-    /// Hand each batch back with `recycle` once written.
+    /// The next decoded batch in file order, or nil at the end; throws what resolving or
+    /// decoding met. Hand each batch back with `recycle` once written.
     func next() throws -> Batch? {
         condition.lock()
         defer { condition.unlock() }
@@ -136,55 +154,83 @@ final class RestoreStream: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Stops the producer and waits for it; afterwards the tree may be used again.
+    /// Stops both threads and waits for them; afterwards the tree may be used again.
     func cancel() {
         condition.lock()
         cancelled = true
         condition.broadcast()
-        while running { condition.wait() }
+        while running > 0 { condition.wait() }
         condition.unlock()
     }
 
-    /// Waits for the producer to end (after `next` returned nil or threw).
+    /// Waits for both threads to end (after `next` returned nil or threw).
     func wait() { cancel() }
 
-    private func produce() {
-        var outcome: (any Error)?
-        while true {
-            condition.lock()
-            while free.isEmpty && !cancelled { condition.wait() }
-            if cancelled {
-                condition.unlock()
-                break
-            }
-            let batch = free.removeLast()
-            condition.unlock()
-            do {
-                let more = try fill(batch)
-                condition.lock()
-                if batch.count > 0 { ready.append(batch) } else { free.append(batch) }
-                if !more { finished = true }
-                condition.broadcast()
-                condition.unlock()
-                if !more { break }
-            } catch {
-                outcome = error
-                break
-            }
-        }
+    private func stopped() -> Bool { cancelled || failure != nil }
+
+    private func end(_ error: (any Error)?) {
         condition.lock()
-        if let outcome { failure = outcome }
-        running = false
+        if let error, failure == nil { failure = error }
+        running -= 1
         condition.broadcast()
         condition.unlock()
     }
 
-    /// Fills `batch` with the next chunks; false when the file's chunk list is exhausted.
-    private func fill(_ batch: Batch) throws -> Bool {
-        batch.count = 0
-        batch.offset = fileOffset
-        var decodeIDs: [ChunkID] = [], decodeLocations: [ChunkLocation] = [], decodeOffsets: [Int] = []
-        var copies: [(id: ChunkID, place: RestoredChunks.Place, at: Int)] = []
+    private func resolve() {
+        do {
+            while true {
+                let plan = try makePlan()
+                condition.lock()
+                while plans.count >= maximumPlans && !stopped() { condition.wait() }
+                if stopped() {
+                    condition.unlock()
+                    break
+                }
+                if let plan { plans.append(plan) } else { plansDone = true }
+                condition.broadcast()
+                condition.unlock()
+                if plan == nil { break }
+            }
+            end(nil)
+        } catch {
+            end(error)
+        }
+    }
+
+    private func decode() {
+        do {
+            while true {
+                condition.lock()
+                while (plans.isEmpty && !plansDone || free.isEmpty) && !stopped() { condition.wait() }
+                if stopped() {
+                    condition.unlock()
+                    break
+                }
+                if plans.isEmpty {
+                    finished = true
+                    condition.broadcast()
+                    condition.unlock()
+                    break
+                }
+                let plan = plans.removeFirst()
+                let batch = free.removeLast()
+                condition.broadcast()
+                condition.unlock()
+                try execute(plan, into: batch)
+                condition.lock()
+                ready.append(batch)
+                condition.broadcast()
+                condition.unlock()
+            }
+            end(nil)
+        } catch {
+            end(error)
+        }
+    }
+
+    /// Lays out the next batch; nil when the file's chunk list is exhausted.
+    private func makePlan() throws -> Plan? {
+        var plan = Plan(offset: fileOffset)
         while true {
             if nextResolved == resolved.count {
                 if treeDone { break }
@@ -196,33 +242,21 @@ final class RestoreStream: @unchecked Sendable {
             case .decode(let location): length = Int(location.rawLength)
             case .copy(let place): length = Int(place.length)
             }
-            if batch.count > 0 && batch.count + length > batchBytes { break }
-            batch.ensureCapacity(batch.count + length)
+            if plan.count > 0 && plan.count + length > batchBytes { break }
             switch source {
             case .decode(let location):
-                decodeIDs.append(id)
-                decodeLocations.append(location)
-                decodeOffsets.append(batch.count)
+                plan.decodeIDs.append(id)
+                plan.decodeLocations.append(location)
+                plan.decodeOffsets.append(plan.count)
             case .copy(let place):
-                copies.append((id, place, batch.count))
+                plan.copies.append((id, place, plan.count))
             }
-            written.append(WrittenChunk(id: id, offset: fileOffset + Int64(batch.count), length: Int32(length)))
-            batch.count += length
+            written.append(WrittenChunk(id: id, offset: fileOffset + Int64(plan.count), length: Int32(length)))
+            plan.count += length
             nextResolved += 1
         }
-        for copy in copies {
-            if self.copy(copy.place, into: batch, at: copy.at) {
-                copiedBytes += Int64(copy.place.length)
-                continue
-            }
-            // The earlier file could not be read back: decode this chunk like any other.
-            decodeIDs.append(copy.id)
-            decodeLocations.append(try reader.locate([copy.id])[0])
-            decodeOffsets.append(copy.at)
-        }
-        try reader.decode(decodeIDs, at: decodeLocations, into: batch.bytes, offsets: decodeOffsets)
-        fileOffset += Int64(batch.count)
-        return !(treeDone && nextResolved == resolved.count)
+        fileOffset += Int64(plan.count)
+        return plan.count > 0 ? plan : nil
     }
 
     /// Reads the next ids from the tree and decides where each comes from; false at the end.
@@ -247,6 +281,25 @@ final class RestoreStream: @unchecked Sendable {
             }
         }
         return true
+    }
+
+    /// Fills `batch` as `plan` says: copies first, then every chunk to decode.
+    private func execute(_ plan: Plan, into batch: Batch) throws {
+        batch.ensureCapacity(plan.count)
+        batch.offset = plan.offset
+        batch.count = plan.count
+        var ids = plan.decodeIDs, locations = plan.decodeLocations, offsets = plan.decodeOffsets
+        for copy in plan.copies {
+            if self.copy(copy.place, into: batch, at: copy.at) {
+                copiedBytes += Int64(copy.place.length)
+                continue
+            }
+            // The earlier file could not be read back: decode this chunk like any other.
+            ids.append(copy.id)
+            locations.append(try reader.locate([copy.id])[0])
+            offsets.append(copy.at)
+        }
+        try reader.decode(ids, at: locations, into: batch.bytes, offsets: offsets)
     }
 
     /// Copies a chunk from the restored file that holds it; false when that fails.
