@@ -53,11 +53,22 @@ final class RestoreStream: @unchecked Sendable {
         var length: Int32
     }
 
-    /// One decoded stretch of the file: `count` bytes at the start of `bytes`, from file offset `offset`.
+    /// One stretch of the file from file offset `offset`, `count` bytes long: decoded bytes in
+    /// `bytes`, except for the `copies`, ranges to copy in the kernel from a file this restore
+    /// already wrote (their part of `bytes` is unused).
     final class Batch {
+        struct Copy {
+            var source: Int32
+            var sourceOffset: Int64
+            /// Where in the batch (from its start) the range goes.
+            var at: Int
+            var length: Int
+        }
+
         fileprivate(set) var bytes: UnsafeMutableRawBufferPointer
         fileprivate(set) var count = 0
         fileprivate(set) var offset: Int64 = 0
+        fileprivate(set) var copies: [Copy] = []
 
         init(capacity: Int) {
             bytes = .allocate(byteCount: capacity, alignment: 64)
@@ -65,12 +76,32 @@ final class RestoreStream: @unchecked Sendable {
 
         deinit { bytes.deallocate() }
 
-        var content: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[0..<count]) }
-
         fileprivate func ensureCapacity(_ needed: Int) {
             guard needed > bytes.count else { return }
             bytes.deallocate()
             bytes = .allocate(byteCount: needed, alignment: 64)
+        }
+
+        /// The batch in file order: decoded bytes (`.bytes`) and kernel copies (`.copy`).
+        enum Segment {
+            case bytes(UnsafeRawBufferPointer, at: Int)
+            case copy(Copy)
+        }
+
+        var segments: [Segment] {
+            var out: [Segment] = []
+            var position = 0
+            for copy in copies {
+                if copy.at > position {
+                    out.append(.bytes(UnsafeRawBufferPointer(rebasing: bytes[position..<copy.at]), at: position))
+                }
+                out.append(.copy(copy))
+                position = copy.at + copy.length
+            }
+            if count > position {
+                out.append(.bytes(UnsafeRawBufferPointer(rebasing: bytes[position..<count]), at: position))
+            }
+            return out
         }
     }
 
@@ -134,7 +165,7 @@ final class RestoreStream: @unchecked Sendable {
     }
 
     deinit {
-        for fd in sourceFiles.values { close(fd) }
+        for fd in sourceFiles.values where fd >= 0 { close(fd) }
     }
 
     /// The next decoded batch in file order, or nil at the end; throws what resolving or
@@ -283,18 +314,27 @@ final class RestoreStream: @unchecked Sendable {
         return true
     }
 
-    /// Fills `batch` as `plan` says: copies first, then every chunk to decode.
+    /// Fills `batch` as `plan` says: chunks found in files already restored become kernel copies
+    /// (adjacent ones merged into one range), every other chunk is decoded into the buffer.
     private func execute(_ plan: Plan, into batch: Batch) throws {
         batch.ensureCapacity(plan.count)
         batch.offset = plan.offset
         batch.count = plan.count
+        batch.copies.removeAll(keepingCapacity: true)
         var ids = plan.decodeIDs, locations = plan.decodeLocations, offsets = plan.decodeOffsets
         for copy in plan.copies {
-            if self.copy(copy.place, into: batch, at: copy.at) {
-                copiedBytes += Int64(copy.place.length)
+            if let source = sourceFile(copy.place.file) {
+                let length = Int(copy.place.length)
+                if let last = batch.copies.last, last.source == source, last.at + last.length == copy.at,
+                   last.sourceOffset + Int64(last.length) == copy.place.offset {
+                    batch.copies[batch.copies.count - 1].length += length
+                } else {
+                    batch.copies.append(Batch.Copy(source: source, sourceOffset: copy.place.offset, at: copy.at, length: length))
+                }
+                copiedBytes += Int64(length)
                 continue
             }
-            // The earlier file could not be read back: decode this chunk like any other.
+            // The earlier file cannot be opened: decode this chunk like any other.
             ids.append(copy.id)
             locations.append(try reader.locate([copy.id])[0])
             offsets.append(copy.at)
@@ -302,22 +342,12 @@ final class RestoreStream: @unchecked Sendable {
         try reader.decode(ids, at: locations, into: batch.bytes, offsets: offsets)
     }
 
-    /// Copies a chunk from the restored file that holds it; false when that fails.
-    private func copy(_ place: RestoredChunks.Place, into batch: Batch, at offset: Int) -> Bool {
-        var fd = sourceFiles[place.file] ?? -1
-        if fd < 0 {
-            fd = restored.path(of: place.file).withCString { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
-            guard fd >= 0 else { return false }
-            sourceFiles[place.file] = fd
-        }
-        var done = 0
-        let length = Int(place.length)
-        while done < length {
-            let got = pread(fd, batch.bytes.baseAddress! + offset + done, length - done, off_t(place.offset) + off_t(done))
-            if got < 0 && errno == EINTR { continue }
-            guard got > 0 else { return false }
-            done += got
-        }
-        return true
+    /// A read descriptor for a file this restore already wrote, or nil when it cannot be opened.
+    /// They stay open until the stream goes away.
+    private func sourceFile(_ file: Int32) -> Int32? {
+        if let fd = sourceFiles[file] { return fd >= 0 ? fd : nil }
+        let fd = restored.path(of: file).withCString { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
+        sourceFiles[file] = fd
+        return fd >= 0 ? fd : nil
     }
 }

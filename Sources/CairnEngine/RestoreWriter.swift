@@ -41,7 +41,14 @@ final class RestoreWriter {
             var sparse = false
             // The stream decodes the next batch while this one is written.
             while let batch = try stream.next() {
-                if try writeSkippingZeros(fd, batch.content, at: batch.offset, path: temporary) { sparse = true }
+                for segment in batch.segments {
+                    switch segment {
+                    case .bytes(let bytes, let at):
+                        if try writeSkippingZeros(fd, bytes, at: batch.offset + Int64(at), path: temporary) { sparse = true }
+                    case .copy(let copy):
+                        try copyRange(copy, to: fd, at: batch.offset + Int64(copy.at), path: temporary)
+                    }
+                }
                 written = batch.offset + Int64(batch.count)
                 progress.addBytes(Int64(batch.count))
                 stream.recycle(batch)
@@ -200,6 +207,35 @@ final class RestoreWriter {
         return true
     }
 
+    /// Copies a range of a file this restore already wrote, in the kernel (copy_file_range: no
+    /// trip through user space); through a buffer where the kernel cannot (another file system).
+    private func copyRange(_ copy: RestoreStream.Batch.Copy, to fd: Int32, at offset: Int64, path: SystemPath) throws {
+        var from = off_t(copy.sourceOffset), to = off_t(offset)
+        var remaining = copy.length
+        while remaining > 0 {
+            let copied = systemCopyFileRange(copy.source, &from, fd, &to, remaining, 0)
+            if copied > 0 {
+                remaining -= copied
+                continue
+            }
+            if copied < 0 && errno == EINTR { continue }
+            if copied < 0 && (errno == ENOSPC || errno == EDQUOT) { throw failure("cannot write \(path.string)") }
+            break   // not supported here, or the source ended early: copy the rest through user space
+        }
+        guard remaining > 0 else { return }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: min(remaining, 1 << 20), alignment: 64)
+        defer { buffer.deallocate() }
+        while remaining > 0 {
+            let got = pread(copy.source, buffer.baseAddress!, min(remaining, buffer.count), from)
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { throw failure("cannot read back \(copy.length) restored bytes for \(path.string)") }
+            try writeAll(fd, UnsafeRawBufferPointer(rebasing: buffer[0..<got]), at: Int64(to), path: path)
+            from += off_t(got)
+            to += off_t(got)
+            remaining -= got
+        }
+    }
+
     private func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64, path: SystemPath) throws {
         var done = 0
         while done < bytes.count {
@@ -217,3 +253,8 @@ final class RestoreWriter {
         return EngineError(code == ENOSPC || code == EDQUOT ? .noSpace : .failure, "\(message): \(errnoMessage(code))")
     }
 }
+
+/// glibc's copy_file_range(2), which Swift's Glibc module does not import.
+@_silgen_name("copy_file_range")
+private func systemCopyFileRange(_ input: Int32, _ inputOffset: UnsafeMutablePointer<off_t>?, _ output: Int32,
+                                 _ outputOffset: UnsafeMutablePointer<off_t>?, _ length: Int, _ flags: UInt32) -> Int
