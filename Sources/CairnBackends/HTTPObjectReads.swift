@@ -13,8 +13,8 @@ struct HTTPObjectReads {
         let response = try send("GET", key, [:])
         guard response.status == 200 else { throw missingOrError(response, key, "downloading") }
         if let etag = md5ETag(response), etag != UploadDigest.md5Hex(response.body) {
-            throw StoreError(.integrity, "\(location)/\(key.path) arrived damaged (its MD5 differs from the ETag)",
-                             cause: RemoteFailure.connectionLost("body does not match ETag \(etag)"))
+            throw StoreError.damagedInTransit("\(location)/\(key.path) arrived damaged (its MD5 differs from the ETag)",
+                                              "body does not match ETag \(etag)")
         }
         return response.body
     }

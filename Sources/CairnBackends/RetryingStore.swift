@@ -24,10 +24,10 @@ public struct RetryPolicy: Sendable {
     }
 }
 
-/// Repeats calls that failed with a passing fault — a timeout, a broken connection, HTTP 5xx or
-/// 429 — with exponential backoff and jitter, a bounded number of times. Any other error (a 404,
-/// a 403, a local error) is thrown at once. Every `ObjectStore` call is idempotent, so a repeat
-/// after a request that did reach the server is harmless.
+/// Repeats calls that failed with a passing fault — a timeout, a broken connection, bytes damaged
+/// in transit, HTTP 5xx or 429 — with exponential backoff and jitter, a bounded number of times.
+/// Any other error (a 404, a 403, a local error) is thrown at once. Every `ObjectStore` call is
+/// idempotent, so a repeat after a request that did reach the server is harmless.
 public final class RetryingStore: ObjectStore, ObjectStoreCreating, Sendable {
     public let inner: any ObjectStore
     let policy: RetryPolicy

@@ -148,11 +148,13 @@ public final class S3Store: ObjectStore, ObjectStoreCreating, @unchecked Sendabl
             try create()
             response = try send("PUT", objectPath(key), headers: headers, body: body, payloadHash: digest.sha256Hex, subject: subject)
         }
-        if ["BadDigest", "XAmzContentSHA256Mismatch"].contains(Self.errorCode(response)) {
-            throw StoreError(.integrity, "the S3 service received different bytes than were sent for \(subject)",
-                             cause: RemoteFailure.status(response.status, detail: response.bodySnippet))
+        let code = Self.errorCode(response)
+        if ["BadDigest", "XAmzContentSHA256Mismatch"].contains(code) {
+            throw StoreError.damagedInTransit("the S3 service received different bytes than were sent for \(subject)",
+                                              "HTTP \(response.status) \(code): \(response.bodySnippet)")
         }
         guard (200...299).contains(response.status) else { throw StoreError.http(response, "uploading", subject) }
+        try StoreError.checkUploadETag(Self.plainMD5ETag(response), sent: digest, subject)
     }
 
     public func get(_ key: ObjectKey) throws -> [UInt8] { try reads.get(key) }

@@ -117,10 +117,11 @@ public final class SwiftStore: ObjectStore, @unchecked Sendable {
             response = try send("PUT", objectPath(key), headers: headers, body: body, subject: subject)
         }
         if response.status == 422 {
-            throw StoreError(.integrity, "Swift received different bytes than were sent for \(subject) (MD5 mismatch)",
-                             cause: RemoteFailure.status(422, detail: response.bodySnippet))
+            throw StoreError.damagedInTransit("Swift received different bytes than were sent for \(subject) (MD5 mismatch)",
+                                              "HTTP 422: \(response.bodySnippet)")
         }
         guard response.status == 201 else { throw StoreError.http(response, "uploading", subject) }
+        try StoreError.checkUploadETag(Self.md5ETag(response), sent: digest, subject)
     }
 
     public func get(_ key: ObjectKey) throws -> [UInt8] { try reads.get(key) }
@@ -138,11 +139,14 @@ public final class SwiftStore: ObjectStore, @unchecked Sendable {
                         send: { method, key, headers in
                             try self.send(method, self.objectPath(key), headers: headers, subject: "\(self.location)/\(key.path)")
                         },
-                        md5ETag: { response in
-                            // Swift's ETag is always the MD5 of the object (large-object manifests aside).
-                            guard let etag = response.header("ETag")?.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased(),
-                                  etag.count == 32 else { return nil }
-                            return etag
-                        })
+                        md5ETag: Self.md5ETag)
+    }
+
+    /// The `ETag`, which in Swift is always the MD5 of the object (large-object manifests aside);
+    /// nil when there is none or it is not 32 hex digits.
+    static func md5ETag(_ response: HTTPResponse) -> String? {
+        guard let etag = response.header("ETag")?.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased(),
+              etag.count == 32, etag.allSatisfy(\.isHexDigit) else { return nil }
+        return etag
     }
 }

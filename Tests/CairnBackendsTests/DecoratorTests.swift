@@ -20,6 +20,17 @@ import Testing
         #expect(try store.get(ObjectKey(.index, "a")) == [1, 2, 3])
     }
 
+    /// Bytes damaged in transit (Swift's 422, S3's BadDigest, an upload answered with another MD5,
+    /// a download that does not match its ETag) are sent again.
+    @Test func damageInTransitIsRetried() throws {
+        let inner = ScriptedStore(failing: [.damagedInTransit("HTTP 422"), .damagedInTransit("ETag differs")])
+        let (store, recorder) = makeStore(inner)
+        try store.put(ObjectKey(.data, "ab12"), bytes: [7])
+        #expect(inner.calls == 3)
+        #expect(recorder.sleeps.count == 2)
+        #expect(try store.get(ObjectKey(.data, "ab12")) == [7])
+    }
+
     @Test func tooManyRequestsIsRetried() throws {
         let inner = ScriptedStore(failing: [.status(429, detail: "slow down")])
         let (store, recorder) = makeStore(inner)

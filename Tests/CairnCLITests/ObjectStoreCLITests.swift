@@ -8,21 +8,11 @@ import Testing
 @Suite("cairn against a live Swift All-In-One on loopback", .liveSwiftAllInOne,
        .disabled(if: LiveSwiftAllInOne.skipped, "CAIRN_SKIP_OBJECTSTORE=1"))
 struct ObjectStoreCLITests {
-    enum Remote: String, CaseIterable { case swift, s3 }
-
-    @Test(arguments: Remote.allCases)
-    func initBackupSnapshotsRestoreAndCheck(_ remote: Remote) throws {
-        let server = try LiveSwiftAllInOne.require()
+    @Test(arguments: RepositoryKind.remotesTestedHere)
+    func initBackupSnapshotsRestoreAndCheck(_ remote: RepositoryKind) throws {
         let scratch = try Scratch()
-        var cairn = try CairnRunner(scratch, initialize: false)
-        let container = "cairn-e2e-" + UUID().uuidString.lowercased().prefix(8)
-        cairn.environment.merge(server.environment) { _, new in new }
-        cairn.environment["XDG_CACHE_HOME"] = scratch.path("xdg")
-        cairn.environment["CAIRN_REPOSITORY"] = remote == .swift
-            ? "swift://\(container)/redis/host-1"
-            : "s3://\(server.environment["S3_ENDPOINT"]!)/\(container)/redis/host-1"
-
         // 1 MiB packs, so one backup uploads several packs from the spool directory.
+        let cairn = try CairnRunner(scratch, initialize: false, on: remote)
         let created = try cairn.ok(["init", "--pack-size", "1"])
         #expect(created.stdout.contains("created repository"))
         let again = try cairn.run(["init"])
@@ -67,10 +57,12 @@ final class LiveSwiftAllInOne: Sendable {
 
     static var skipped: Bool { ProcessInfo.processInfo.environment["CAIRN_SKIP_OBJECTSTORE"] == "1" }
 
-    static var script: String {
+    static var scriptsDirectory: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/objectstore/saio.sh").path
+            .appendingPathComponent("scripts/objectstore").path
     }
+
+    static var script: String { scriptsDirectory + "/saio.sh" }
 
     init() throws {
         var template = Array("/tmp/cairn-saio.XXXXXX".utf8CString)
@@ -101,6 +93,19 @@ final class LiveSwiftAllInOne: Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
+    /// `saio.sh stop-service|start-service|flush-tokens DIR [NAME]`; throws with its output when it fails.
+    func control(_ action: String, _ service: String? = nil) throws {
+        let log = directory + "/log/control.log"
+        let pid = try Spawn.start("/bin/bash", [Self.script, action, directory] + (service.map { [$0] } ?? []), stdout: log, stderr: log)
+        let exit = Spawn.wait(pid)
+        guard exit.status == 0, !exit.signaled else {
+            throw LiveServerError(description: "saio.sh \(action) \(service ?? "") failed: " + ((try? String(contentsOfFile: log, encoding: .utf8)) ?? ""))
+        }
+    }
+
+    /// The proxy server's log: one access line per request (`PUT /v1/AUTH_test/CONTAINER/… HTTP/1.0 201 …`).
+    var proxyLog: String { directory + "/log/proxy.log" }
+
     static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
@@ -128,19 +133,66 @@ struct LiveServerError: Error, CustomStringConvertible {
     var description: String
 }
 
-/// Starts one server before the suite and stops it after.
+/// The server that suites which do not break it share: started when the first of them begins,
+/// stopped when the last of them ends (suites run at the same time), so `make test` starts one
+/// Swift All-In-One for all of them instead of one each.
+actor SharedSwiftAllInOne {
+    static let pool = SharedSwiftAllInOne()
+    private var server: Result<LiveSwiftAllInOne, LiveServerError>?
+    private var users = 0
+
+    func acquire() -> Result<LiveSwiftAllInOne, LiveServerError> {
+        users += 1
+        if let server { return server }
+        let started = LiveSwiftAllInOne.start()
+        server = started
+        return started
+    }
+
+    func release() {
+        users -= 1
+        guard users == 0, let server else { return }
+        if case .success(let running) = server { running.stop() }
+        self.server = nil
+    }
+}
+
+extension LiveSwiftAllInOne {
+    static func start() -> Result<LiveSwiftAllInOne, LiveServerError> {
+        do { return .success(try LiveSwiftAllInOne()) } catch let error as LiveServerError { return .failure(error) } catch {
+            return .failure(LiveServerError(description: "\(error)"))
+        }
+    }
+}
+
+/// Gives the suite a server: the shared one, or (`private`) its own, for suites that stop its
+/// services or otherwise disturb it.
 struct LiveSwiftAllInOneTrait: SuiteTrait, TestScoping {
+    var isPrivate = false
     var isRecursive: Bool { false }
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         guard !LiveSwiftAllInOne.skipped else { return try await function() }
-        let server: Result<LiveSwiftAllInOne, LiveServerError>
-        do { server = .success(try LiveSwiftAllInOne()) } catch let error as LiveServerError { server = .failure(error) }
-        defer { if case .success(let running) = server { running.stop() } }
-        try await LiveSwiftAllInOne.$current.withValue(server) { try await function() }
+        if isPrivate {
+            let server = LiveSwiftAllInOne.start()
+            defer { if case .success(let running) = server { running.stop() } }
+            try await LiveSwiftAllInOne.$current.withValue(server) { try await function() }
+        } else {
+            let server = await SharedSwiftAllInOne.pool.acquire()
+            do {
+                try await LiveSwiftAllInOne.$current.withValue(server) { try await function() }
+            } catch {
+                await SharedSwiftAllInOne.pool.release()
+                throw error
+            }
+            await SharedSwiftAllInOne.pool.release()
+        }
     }
 }
 
 extension Trait where Self == LiveSwiftAllInOneTrait {
+    /// The Swift All-In-One shared by every suite that holds this trait.
     static var liveSwiftAllInOne: Self { Self() }
+    /// A Swift All-In-One of the suite's own, which its tests may stop parts of.
+    static var privateSwiftAllInOne: Self { Self(isPrivate: true) }
 }

@@ -3,6 +3,9 @@
 #
 #   scripts/objectstore/saio.sh start DIR PORT   configure and start Swift under DIR, proxy on 127.0.0.1:PORT
 #   scripts/objectstore/saio.sh stop  DIR        stop the processes recorded in DIR/run/*.pid
+#   scripts/objectstore/saio.sh stop-service  DIR NAME   stop one of them (proxy, object, container,
+#   scripts/objectstore/saio.sh start-service DIR NAME   account, memcached), start it again (tests' faults)
+#   scripts/objectstore/saio.sh flush-tokens  DIR        `flush_all` on memcached: every token expires
 #
 # One proxy with TempAuth and the s3api middleware, one account, container and object server,
 # one-replica rings over a plain directory device (DIR/srv/node/d1, mount_check = false), and the
@@ -19,7 +22,7 @@ set -euo pipefail
 
 say() { echo "saio: $*" >&2; }
 die() { echo "saio: error: $*" >&2; exit 1; }
-usage() { echo "usage: $0 start DIR PORT | stop DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start DIR PORT | stop DIR | stop-service DIR NAME | start-service DIR NAME | flush-tokens DIR" >&2; exit 2; }
 
 PYTHON=/usr/bin/python3          # Debian's python3-swift; not a pyenv or venv python
 PACKAGES="swift-proxy swift-account swift-container swift-object memcached"
@@ -56,7 +59,69 @@ stop_all() {
         fi
         sleep 0.1
     done
-    rm -f "$DIR"/run/*.pid
+    for name in $SERVICES; do rm -f "$DIR/run/$name.pid"; done
+}
+
+# Starts one process of a configured DIR, recording its pid in DIR/run/NAME.pid. The launcher
+# (DIR/etc/launch.py) gives it a command line that names DIR.
+spawn() {  # NAME COMMAND...
+    local name=$1; shift
+    "$@" </dev/null >>"$DIR/log/$name.log" 2>&1 &
+    echo $! >"$DIR/run/$name.pid"
+}
+
+memcached_port() { sed -n 's/^memcache_servers = 127.0.0.1://p' "$DIR/etc/proxy-server.conf"; }
+
+start_service() {  # NAME
+    local name=$1
+    case $name in
+    memcached)
+        local user=()
+        [ "$(id -u)" = 0 ] && user=(-u root)
+        # argv[0] "memcached-DIR" puts DIR into its command line, which is how stop_all knows it.
+        spawn memcached "$PYTHON" "$DIR/etc/launch.py" exec "memcached-$DIR" /usr/bin/memcached \
+            -l 127.0.0.1 -p "$(memcached_port)" -U 0 -m 32 -t 1 "${user[@]+"${user[@]}"}"
+        ;;
+    account|container|object|proxy)
+        spawn "$name" "$PYTHON" "$DIR/etc/launch.py" "$DIR/etc/swift.conf" "/usr/bin/swift-$name-server" "$DIR/etc/$name-server.conf" -v
+        ;;
+    *) die "unknown service: $name (proxy, object, container, account or memcached)";;
+    esac
+}
+
+# A restarted service answers (a Swift server its healthcheck, memcached its port) within 30 s.
+wait_for_service() {  # NAME
+    local name=$1 port
+    if [ "$name" = memcached ]; then port=$(memcached_port); else port=$(sed -n 's/^bind_port = //p' "$DIR/etc/$name-server.conf"); fi
+    "$PYTHON" - "$name" "$port" "$(cat "$DIR/run/$name.pid")" <<'EOF' || die "$name did not come back (see $DIR/log/$name.log)"
+import os, socket, sys, time, urllib.request
+name, port, pid = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+deadline = time.time() + 30
+while time.time() < deadline:
+    if not os.path.exists('/proc/' + pid):
+        sys.exit('%s exited' % name)
+    try:
+        if name == 'memcached':
+            socket.create_connection(('127.0.0.1', port), timeout=2).close()
+        else:
+            opener.open('http://127.0.0.1:%d/healthcheck' % port, timeout=2).read()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit('%s not ready' % name)
+EOF
+}
+
+# `flush_all` on memcached, which must answer OK.
+flush_memcached() {
+    "$PYTHON" - "$(memcached_port)" <<'EOF' || die "memcached did not flush"
+import socket, sys
+with socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5) as connection:
+    connection.sendall(b'flush_all\r\n')
+    answer = connection.recv(100).decode().strip()
+sys.exit(0 if answer == 'OK' else 'memcached answered %r' % answer)
+EOF
 }
 
 if [ "$action" = stop ]; then
@@ -67,6 +132,34 @@ if [ "$action" = stop ]; then
     say "stopped"
     exit 0
 fi
+case $action in
+stop-service|start-service)
+    [ $# -eq 3 ] || usage
+    case $3 in proxy|object|container|account|memcached) ;; *) die "unknown service: $3";; esac
+    ;;&
+stop-service|start-service|flush-tokens)
+    [ -f "$2/.cairn-saio" ] && [ -f "$2/etc/proxy-server.conf" ] || die "$2 is not a started saio.sh directory"
+    DIR=$(cd "$2" && pwd -P)
+    ;;&
+stop-service)
+    SERVICES=$3 stop_all          # stop_all with only this service
+    say "stopped $3"
+    exit 0
+    ;;
+start-service)
+    pid=$(cat "$DIR/run/$3.pid" 2>/dev/null || true)
+    if ours "$pid"; then say "$3 already runs (pid $pid)"; exit 0; fi
+    start_service "$3"
+    wait_for_service "$3"
+    say "started $3 (pid $(cat "$DIR/run/$3.pid"))"
+    exit 0
+    ;;
+flush-tokens)
+    flush_memcached
+    say "flushed memcached: every TempAuth token is gone"
+    exit 0
+    ;;
+esac
 [ "$action" = start ] && [ $# -eq 3 ] || usage
 port=$3
 [[ $port =~ ^[0-9]+$ ]] || die "bad port: $port"
@@ -232,18 +325,7 @@ for ring in account container object; do
 done
 
 # ---------------------------------------------------------------- processes
-spawn() {  # NAME COMMAND...
-    local name=$1; shift
-    "$@" </dev/null >>"$DIR/log/$name.log" 2>&1 &
-    echo $! >"$DIR/run/$name.pid"
-}
-memcached_user=(); [ "$(id -u)" = 0 ] && memcached_user=(-u root)
-# argv[0] "memcached-DIR" puts DIR into its command line, which is how stop_all knows it.
-spawn memcached "$PYTHON" "$DIR/etc/launch.py" exec "memcached-$DIR" /usr/bin/memcached \
-    -l 127.0.0.1 -p "$memcache_port" -U 0 -m 32 -t 1 "${memcached_user[@]+"${memcached_user[@]}"}"
-for server in account container object proxy; do
-    spawn "$server" "$PYTHON" "$DIR/etc/launch.py" "$DIR/etc/swift.conf" "/usr/bin/swift-$server-server" "$DIR/etc/$server-server.conf" -v
-done
+for service in memcached account container object proxy; do start_service "$service"; done
 
 # ---------------------------------------------------------------- readiness
 "$PYTHON" - "$DIR" "$timeout" "$port" "$account_port" "$container_port" "$object_port" <<'EOF' || die "Swift did not become ready within ${timeout}s (logs in $DIR/log)"

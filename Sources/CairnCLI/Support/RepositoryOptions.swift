@@ -58,7 +58,7 @@ struct RepositoryOptions: ParsableArguments {
         case .swift(let container, let prefix):
             let authentication = try Self.swiftAuthentication()
             let store = try SwiftStore(container: container, prefix: prefix, authentication: authentication)
-            return (decorated(store), Self.cacheName("swift", store.location + " " + authentication.endpoint))
+            return (try decorated(store), Self.cacheName("swift", store.location + " " + authentication.endpoint))
         case .s3(let host, let port, let bucket, let prefix):
             let secure = try Self.s3UsesHTTPS(host: host)
             let authority = port.map { "\(host):\($0)" } ?? host
@@ -66,18 +66,39 @@ struct RepositoryOptions: ParsableArguments {
                 throw CLIError(.usage, "\(location): \(authority) is not a host name")
             }
             let store = try S3Store(endpoint: endpoint, bucket: bucket, prefix: prefix, credentials: try Self.s3Credentials())
-            return (decorated(store), Self.cacheName("s3", endpoint.absoluteString + "/" + bucket + "/" + store.prefix))
+            return (try decorated(store), Self.cacheName("s3", endpoint.absoluteString + "/" + bucket + "/" + store.prefix))
         }
     }
 
     /// What the CLI puts around a remote store: retries of passing faults (5xx, 429, timeouts,
-    /// resets) with backoff, and at most 4 requests at once (the limit sits inside the retries,
-    /// so a request waiting to try again holds no slot).
-    private func decorated(_ store: any ObjectStore) -> any ObjectStore {
+    /// resets, bytes damaged in transit) with backoff, and at most 4 requests at once (the limit
+    /// sits inside the retries, so a request waiting to try again holds no slot).
+    private func decorated(_ store: any ObjectStore) throws -> any ObjectStore {
         let logger = self.logger
-        return RetryingStore(ConcurrencyLimitedStore(store, limit: 4), onRetry: { error, attempt, delay in
+        return RetryingStore(ConcurrencyLimitedStore(store, limit: 4), policy: try Self.retryPolicy(), onRetry: { error, attempt, delay in
             logger.warning("\(error.message) (\(error.underlying.map { "\($0)" } ?? "")); attempt \(attempt + 1) in \(String(format: "%.1f", delay)) s")
         })
+    }
+
+    /// The standard policy, changed by CAIRN_RETRY_ATTEMPTS (attempts in all, 1–100) and
+    /// CAIRN_RETRY_INITIAL_DELAY (seconds before the second attempt, 0–600; later waits double).
+    private static func retryPolicy() throws -> RetryPolicy {
+        let standard = RetryPolicy.standard
+        var attempts = standard.maximumAttempts
+        var initialDelay = standard.initialDelay
+        if let text = Environment.value("CAIRN_RETRY_ATTEMPTS") {
+            guard let value = Int(text), (1...100).contains(value) else {
+                throw CLIError(.usage, "CAIRN_RETRY_ATTEMPTS=\(text) is not a whole number from 1 to 100")
+            }
+            attempts = value
+        }
+        if let text = Environment.value("CAIRN_RETRY_INITIAL_DELAY") {
+            guard let value = Double(text), value.isFinite, (0...600).contains(value) else {
+                throw CLIError(.usage, "CAIRN_RETRY_INITIAL_DELAY=\(text) is not a number of seconds from 0 to 600")
+            }
+            initialDelay = value
+        }
+        return RetryPolicy(maximumAttempts: attempts, initialDelay: initialDelay, maximumDelay: max(standard.maximumDelay, initialDelay))
     }
 
     private static func cacheName(_ scheme: String, _ identity: String) -> String {
