@@ -13,22 +13,22 @@ struct ObjectStoreMultiHostTests {
         var hostB = hostA
         hostB.environment["XDG_CACHE_HOME"] = scratch.path("xdg-b")
 
-        // Both hosts run on this machine, so their snapshots carry the same hostname (backup has
-        // no --host); a tag per host and the paths tell them apart.
+        // Both hosts run on this machine: --host gives each snapshot its host's name.
         let dataA = scratch.path("host-a")
         try TreeFixtures.makeAwkwardTree(at: dataA, largeFileSize: 8 << 20)
         let dataB = scratch.path("host-b")
         try FileManager.default.copyItem(atPath: Self.redisFixture, toPath: dataB)
-        let backupA = try hostA.backup([dataA], extra: ["--tag", "host-a"])
-        _ = try hostB.backup([dataB], extra: ["--tag", "host-b"])
+        let backupA = try hostA.backup([dataA], extra: ["--host", "redis-a"])
+        _ = try hostB.backup([dataB], extra: ["--host", "redis-b"])
         let idA = try #require(backupA["snapshot_id"] as? String)
 
         for (name, host) in [("A", hostA), ("B", hostB)] {
             let listed = try host.snapshots()
             #expect(listed.count == 2, "host \(name) lists \(listed.count) snapshots")
-            #expect(Set(listed.flatMap { $0["tags"] as? [String] ?? [] }) == ["host-a", "host-b"], "host \(name): \(listed)")
+            #expect(Set(listed.compactMap { $0["hostname"] as? String }) == ["redis-a", "redis-b"], "host \(name): \(listed)")
             #expect(Set(listed.flatMap { $0["paths"] as? [String] ?? [] }).count == 2, "host \(name): \(listed)")
-            #expect(listed.allSatisfy { !($0["hostname"] as? String ?? "").isEmpty })
+            let onlyB = try #require(try host.ok(["snapshots", "--json", "--host", "redis-b"]).json as? [[String: Any]])
+            #expect(onlyB.count == 1, "host \(name): --host redis-b lists \(onlyB)")
         }
         // Each host has a cache of its own.
         for cache in ["xdg", "xdg-b"] {
@@ -40,7 +40,7 @@ struct ObjectStoreMultiHostTests {
         let copied = try Spawn.output("/bin/cp", ["-a", dataA, copyOnB])
         #expect(copied.0.status == 0)
         let sizeA = TreeFixtures.diskUsage(dataA)
-        let backupCopy = try hostB.backup([copyOnB], extra: ["--tag", "host-b"])
+        let backupCopy = try hostB.backup([copyOnB], extra: ["--host", "redis-b"])
         let added = try #require(backupCopy["added_bytes"] as? Int)
         #expect(Int64(added) * 100 < sizeA, "a copy of \(sizeA) bytes already in the repository added \(added) bytes")
         #expect(try hostA.snapshots().count == 3)

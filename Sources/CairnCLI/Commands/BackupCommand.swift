@@ -49,6 +49,9 @@ struct BackupCommand: ParsableCommand {
     @Option(name: .customLong("tag"), help: "Tag the snapshot (repeatable).")
     var tags: [String] = []
 
+    @Option(help: ArgumentHelp("Record this host name instead of this machine's (containers whose name changes, imports).", valueName: "name"))
+    var host: String?
+
     @Option(help: ArgumentHelp("Record this time (RFC 3339) instead of now (imports, tests).", valueName: "time"))
     var time: String?
 
@@ -70,6 +73,7 @@ struct BackupCommand: ParsableCommand {
         }
         if via == .replication && redisOptions.redis == nil { throw ValidationError("--via replication needs --redis URL") }
         if via == .replication && dataDir != nil { throw ValidationError("--data-dir has no use with --via replication") }
+        if let host, host.isEmpty || host.contains(where: { $0.isNewline }) { throw ValidationError("--host must be a non-empty name on one line") }
         if let time, RFC3339.parse(time) == nil { throw ValidationError("--time must be RFC 3339, e.g. 2026-11-20T00:00:00Z") }
     }
 
@@ -83,7 +87,9 @@ struct BackupCommand: ParsableCommand {
         let lock = try options.lock(repository, exclusive: false, command: "backup")
         defer { lock.release() }
         var capture: CapturedDataDirectory?
-        var request = BackupRequest(paths: paths, identity: options.identity, workingDirectory: Environment.workingDirectory)
+        var identity = options.identity
+        if let host { identity.hostname = host }
+        var request = BackupRequest(paths: paths, identity: identity, workingDirectory: Environment.workingDirectory)
         var replication: ReplicationCapture?
         if let address = try redisOptions.address(), via == .replication {
             let capture = ReplicationCapture(address: address, logger: options.logger)

@@ -11,16 +11,26 @@ struct SnapshotsCommand: ParsableCommand {
         EXAMPLES:
           cairn snapshots --repo /srv/backups/redis
           cairn snapshots --json | jq -r '.[-1].id'
+          cairn snapshots --host redis-a --tag nightly
         """)
 
     @OptionGroup var options: RepositoryOptions
+
+    @Option(name: .customLong("host"), help: "Only snapshots of this host (repeatable).")
+    var hosts: [String] = []
+
+    @Option(name: .customLong("tag"), help: "Only snapshots with this tag (repeatable: any of them).")
+    var tags: [String] = []
 
     @Flag(help: "Print a JSON array.")
     var json = false
 
     func run() throws {
         let repository = try options.open()
-        let snapshots = try repository.snapshots()
+        let snapshots = try repository.snapshots().filter { snapshot in
+            (hosts.isEmpty || hosts.contains(snapshot.document.hostname))
+                && (tags.isEmpty || !Set(tags).isDisjoint(with: snapshot.document.tags))
+        }
         if json {
             Console.json(snapshots.map(Rendering.snapshotJSON))
             return
