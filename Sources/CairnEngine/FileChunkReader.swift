@@ -17,6 +17,8 @@ final class FileChunkReader {
     let progress: WorkProgress
     let faults: FaultInjector
     let buffer: UnsafeMutableRawBufferPointer
+    /// A second window of the same size, so record chunking cuts one while the other is hashed.
+    let spareBuffer: UnsafeMutableRawBufferPointer
     var chunkedBytes: Int64 = 0
     /// Validate RDB files while chunking them: a file named `*.rdb`, or one that starts like an
     /// RDB, must parse to its checksum, or `read` throws (and the backup commits nothing).
@@ -31,9 +33,13 @@ final class FileChunkReader {
         self.faults = faults
         let size = max(16 << 20, repository.config.chunker.maximumSize * 4)
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+        spareBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
     }
 
-    deinit { buffer.deallocate() }
+    deinit {
+        buffer.deallocate()
+        spareBuffer.deallocate()
+    }
 
     /// Reads the file at `source`, writes `node` and its chunk list to `tree`; returns bytes read.
     /// `name` is how messages call the file (its path in the snapshot).

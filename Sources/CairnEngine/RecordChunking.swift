@@ -41,15 +41,20 @@ extension FileChunkReader {
         source.tap = { bytes in try cutter.take(bytes) }
         var summary: RDBSummary?
         do {
-            summary = try RDBReader.read(source, name: name, allowTrailingData: allowTrailingData || !strict) { record in cutter.record(record) }
-        } catch let error as RedisError where error.category == .integrity && !strict {
-            // Not an RDB after all (or a damaged one backed up with --skip-rdb-check): the bytes
-            // are stored all the same, cut by content.
-            cutter.abandonRecords()
+            do {
+                summary = try RDBReader.read(source, name: name, allowTrailingData: allowTrailingData || !strict) { record in cutter.record(record) }
+            } catch let error as RedisError where error.category == .integrity && !strict {
+                // Not an RDB after all (or a damaged one backed up with --skip-rdb-check): the bytes
+                // are stored all the same, cut by content.
+                cutter.abandonRecords()
+            }
+            // The rest: trailing AOF commands, or whatever the parser did not read.
+            while try cutter.readMore() > 0 {}
+            try cutter.finish()
+        } catch {
+            cutter.drain()   // the blob writer may still be reading a window
+            throw error
         }
-        // The rest: trailing AOF commands, or whatever the parser did not read.
-        while try cutter.readMore() > 0 {}
-        try cutter.finish()
         if !sizeKnown {
             var recorded = node
             recorded.size = cutter.total
@@ -90,7 +95,13 @@ struct TappedSource: RDBByteSource {
 final class RecordCutter {
     private let reader: FileChunkReader
     private let tree: TreeWriter
-    private let window: UnsafeMutableRawBufferPointer
+    /// Two windows take turns: while the blob writer hashes the chunks cut in one, the parser
+    /// fills the other (which starts with the first's uncut tail).
+    private let windows: [UnsafeMutableRawBufferPointer]
+    private var current = 0
+    private var window: UnsafeMutableRawBufferPointer { windows[current] }
+    /// The window handed to the blob writer and not yet given back.
+    private var inFlight: BlobWriter.Ticket?
     private let records: ContentDefinedChunker
     private let generic: ContentDefinedChunker
     /// Absolute offset of `window[0]`; bytes before it are stored.
@@ -115,7 +126,7 @@ final class RecordCutter {
         self.tree = tree
         self.holdIDs = holdIDs
         self.fill = fill
-        self.window = reader.buffer
+        self.windows = [reader.buffer, reader.spareBuffer]
         self.records = reader.repository.recordChunker
         self.generic = reader.repository.chunker
     }
@@ -173,6 +184,13 @@ final class RecordCutter {
     func finish() throws {
         cutGeneric(upTo: windowEnd, final: true)
         try store()
+        try collect()
+    }
+
+    /// After a failure: waits until the blob writer no longer reads a window.
+    func drain() {
+        if let ticket = inFlight { _ = try? reader.blobs.result(ticket) }
+        inFlight = nil
     }
 
     private func endsChunk(_ record: RDBRecord) -> Bool {
@@ -208,20 +226,32 @@ final class RecordCutter {
         }
     }
 
-    /// Stores the cut chunks and moves the unfinished chunk to the front of the window.
+    /// Hands the cut chunks to the blob writer and carries on in the other window, which starts
+    /// with the unfinished chunk; the ids of the window handed over before are collected first.
     private func store() throws {
+        let keep = filled - cutBytes
         if !cuts.isEmpty {
-            let ids = try reader.blobs.store(UnsafeRawBufferPointer(rebasing: window[0..<cutBytes]), lengths: cuts, kind: .data)
-            if holdIDs { heldIDs += ids } else { try tree.append(chunks: ids) }
+            let ticket = try reader.blobs.submit(UnsafeRawBufferPointer(rebasing: window[0..<cutBytes]), lengths: cuts, kind: .data)
+            try collect()
+            inFlight = ticket
+            let other = windows[1 - current]
+            if keep > 0 { other.baseAddress!.copyMemory(from: window.baseAddress! + cutBytes, byteCount: keep) }
+            current = 1 - current
             reader.progress.addBytes(Int64(cutBytes))
             reader.chunkedBytes += Int64(cutBytes)
             if reader.chunkedBytes >= reader.faults.chunkedBytesThreshold { reader.faults.reach(.duringChunking) }
         }
-        let keep = filled - cutBytes
-        if cutBytes > 0 && keep > 0 { window.baseAddress!.copyMemory(from: window.baseAddress! + cutBytes, byteCount: keep) }
         windowBase += Int64(cutBytes)
         filled = keep
         cuts.removeAll(keepingCapacity: true)
         cutBytes = 0
+    }
+
+    /// Waits for the window in flight and records its chunk ids, in file order.
+    private func collect() throws {
+        guard let ticket = inFlight else { return }
+        inFlight = nil
+        let ids = try reader.blobs.result(ticket)
+        if holdIDs { heldIDs += ids } else { try tree.append(chunks: ids) }
     }
 }

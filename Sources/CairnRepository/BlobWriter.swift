@@ -5,19 +5,34 @@ import CairnCore
 import Foundation
 
 /// The write path of the pipeline: chunk → id (keyed hash) → dedup lookup → compress → seal →
-/// append to pack → upload → index → catalog. On the caller's thread: hashing (on `workers`
-/// threads) and the dedup lookup, so ids are known at once; new chunks are copied to the
-/// `SealingStage`, which compresses and packs them on its own thread while the caller cuts the
-/// next window, and full packs upload in the background (`PackUploader`, `uploads` at a time).
-/// Index objects and catalog rows are written on the caller's thread, only for packs already in
-/// the store. Not thread-safe: one per backup.
-public final class BlobWriter {
+/// append to pack → upload → index → catalog, in stages that overlap:
+/// - the caller cuts a window and `submit`s it; on the writer's own thread the window is hashed
+///   (on `workers` threads) and looked up in the catalog, and its new chunks are copied out, after
+///   which the caller may reuse the window (`result` hands back the ids). A caller with two
+///   windows cuts the next while this one hashes; `store` is submit-and-wait;
+/// - the `SealingStage` compresses and packs new chunks on its own thread;
+/// - full packs upload in the background (`PackUploader`, `uploads` at a time).
+/// Index objects and catalog rows are written on the writer's thread, only for packs already in
+/// the store. One caller thread at a time: one writer per backup.
+public final class BlobWriter: @unchecked Sendable {
     public struct Statistics: Sendable {
         public var chunks = 0
         public var newChunks = 0
         public var addedBytes: Int64 = 0
         public var addedStoredBytes: Int64 = 0
         public var packs = 0
+    }
+
+    /// A window handed to the writer: valid until `result` returns its ids.
+    public struct Ticket: Sendable, Equatable {
+        fileprivate let number: Int
+    }
+
+    private struct Job {
+        let number: Int
+        let buffer: SharedBytes
+        let lengths: [Int]
+        let kind: BlobKind
     }
 
     let repository: Repository
@@ -27,14 +42,25 @@ public final class BlobWriter {
     let packsPerIndex: Int
     private let uploader: PackUploader
     private let stage: SealingStage
-    private var stopped = false
-    private var unindexed: [PackRecord] = []
-    /// Chunks handed to the stage that the catalog does not know yet.
-    private var pending = Set<ChunkID>()
-    private var stored = Statistics()
     /// New chunks are handed to the stage in jobs of at most this many bytes, so the memory held
     /// by queued jobs stays small whatever the caller's window.
     private let jobBytes = 4 << 20
+
+    // Shared between the caller and the writer's thread, under `condition`.
+    private let condition = NSCondition()
+    private var jobs: [Job] = []
+    private var results: [Int: [ChunkID]] = [:]
+    private var failure: (any Error)?
+    private var nextTicket = 0
+    private var running = true
+    private var stopping = false
+    private var shared = Statistics()
+
+    // The writer's thread's own state.
+    private var unindexed: [PackRecord] = []
+    /// Chunks handed to the stage that the catalog does not know yet.
+    private var pending = Set<ChunkID>()
+    private var stopped = false
 
     /// - Parameter uploads: packs uploading at once (each is a spool file, not memory).
     public init(repository: Repository, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
@@ -45,23 +71,141 @@ public final class BlobWriter {
         self.packsPerIndex = packsPerIndex
         self.uploader = PackUploader(store: repository.store, limit: uploads, faults: faults)
         self.stage = SealingStage(repository: repository, workers: max(1, workers), uploader: uploader)
+        let thread = Thread { [self] in loop() }
+        thread.name = "cairn-hash"
+        thread.start()
     }
 
     deinit {
-        if !stopped {
-            stage.stop()
-            uploader.waitForAll()
-        }
+        if !stopped { abandon() }
     }
 
     /// What was stored so far. `addedStoredBytes` counts sealed bytes once their packs are
     /// uploaded and indexed, so it is exact after `flush`.
-    public var statistics: Statistics { stored }
+    public var statistics: Statistics {
+        condition.lock()
+        defer { condition.unlock() }
+        return shared
+    }
 
     /// Stores the chunks of `buffer` cut at `lengths` (in order) and returns their ids. The
     /// buffer is not used after this returns.
     public func store(_ buffer: UnsafeRawBufferPointer, lengths: [Int], kind: BlobKind) throws -> [ChunkID] {
+        try result(submit(buffer, lengths: lengths, kind: kind))
+    }
+
+    /// Hands the chunks of `buffer` cut at `lengths` to the writer's thread. The buffer must stay
+    /// unchanged until `result` for this ticket returns. Tickets are processed in order.
+    public func submit(_ buffer: UnsafeRawBufferPointer, lengths: [Int], kind: BlobKind) throws -> Ticket {
+        var position = 0
+        for length in lengths { position += length }
+        precondition(position <= buffer.count, "chunk lengths exceed the buffer")
+        condition.lock()
+        defer { condition.unlock() }
+        if let failure { throw failure }
+        let number = nextTicket
+        nextTicket += 1
+        jobs.append(Job(number: number, buffer: SharedBytes(buffer: buffer), lengths: lengths, kind: kind))
+        condition.broadcast()
+        return Ticket(number: number)
+    }
+
+    /// Waits until the writer is done with the window of `ticket`, and returns its chunk ids.
+    public func result(_ ticket: Ticket) throws -> [ChunkID] {
+        condition.lock()
+        defer { condition.unlock() }
+        while results[ticket.number] == nil && failure == nil { condition.wait() }
+        if let ids = results.removeValue(forKey: ticket.number) { return ids }
+        throw failure!
+    }
+
+    /// Seals the open pack, waits for every upload, and writes the index for every pack not yet
+    /// indexed. After this returns, every chunk stored so far is durable and in the catalog.
+    public func flush() throws {
+        try whenIdle {}
+        try stage.closePack()
+        try stage.waitUntilIdle()
+        try whenIdle { [self] in
+            unindexed += try uploader.drain()
+            try writeIndex()
+            precondition(pending.isEmpty, "chunks were stored but not indexed")
+        }
+    }
+
+    /// Stops after a failure: drops queued work and the unfinished pack, and waits for uploads
+    /// under way. Packs already uploaded but not indexed stay for `prune` to reclaim.
+    public func abandon() {
+        guard !stopped else { return }
+        stopped = true
+        condition.lock()
+        stopping = true
+        jobs.removeAll()
+        condition.broadcast()
+        while running { condition.wait() }
+        condition.unlock()
+        stage.stop()
+        uploader.waitForAll()
+    }
+
+    /// Runs `body` on the caller's thread once every submitted job is done. The writer's thread
+    /// is then parked waiting for a job, and only the caller could submit one, so its state may
+    /// be touched here.
+    private func whenIdle(_ body: () throws -> Void) throws {
+        condition.lock()
+        while (!jobs.isEmpty || busy) && failure == nil { condition.wait() }
+        if let failure {
+            condition.unlock()
+            throw failure
+        }
+        condition.unlock()
+        do {
+            try body()
+        } catch {
+            condition.lock()
+            if failure == nil { failure = error }
+            condition.unlock()
+            throw error
+        }
+    }
+
+    private var busy = false
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !stopping { condition.wait() }
+            if stopping {
+                running = false
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let job = jobs.removeFirst()
+            busy = true
+            let failed = failure != nil
+            condition.unlock()
+
+            var outcome: Result<[ChunkID], any Error> = .success([])
+            if !failed {
+                outcome = Result { try process(job) }
+            }
+
+            condition.lock()
+            switch outcome {
+            case .success(let ids): results[job.number] = ids
+            case .failure(let error): if failure == nil { failure = error }
+            }
+            busy = false
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// Hashes, looks up and hands on one window (on the writer's thread).
+    private func process(_ job: Job) throws -> [ChunkID] {
         try collectUploaded()
+        let lengths = job.lengths
+        guard !lengths.isEmpty else { return [] }
         var starts: [Int] = []
         starts.reserveCapacity(lengths.count)
         var position = 0
@@ -69,13 +213,12 @@ public final class BlobWriter {
             starts.append(position)
             position += length
         }
-        precondition(position <= buffer.count, "chunk lengths exceed the buffer")
         let offsets = starts
-        let shared = SharedBytes(buffer: buffer)
+        let window = job.buffer
         let hasher = repository.hasher
         let ids = ResultSlots<ChunkID>(count: lengths.count)
         Parallel.forEach(count: lengths.count, workers: workers) { _, item in
-            ids[item] = hasher.id(of: UnsafeRawBufferPointer(rebasing: shared.buffer[offsets[item]..<(offsets[item] + lengths[item])]))
+            ids[item] = hasher.id(of: UnsafeRawBufferPointer(rebasing: window.buffer[offsets[item]..<(offsets[item] + lengths[item])]))
         }
         let chunkIDs = ids.values
 
@@ -84,7 +227,8 @@ public final class BlobWriter {
         for (item, id) in chunkIDs.enumerated() where !known[item] {
             if pending.insert(id).inserted { newItems.append(item) }
         }
-        stored.chunks += lengths.count
+        var added = Statistics()
+        added.chunks = lengths.count
 
         // Copy the new chunks out in jobs of at most `jobBytes`, so the caller may reuse its buffer.
         var first = 0
@@ -98,15 +242,26 @@ public final class BlobWriter {
             let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, bytes), alignment: 16)
             var at = 0
             for item in items {
-                copy.baseAddress!.advanced(by: at).copyMemory(from: buffer.baseAddress!.advanced(by: offsets[item]), byteCount: lengths[item])
+                copy.baseAddress!.advanced(by: at).copyMemory(from: window.buffer.baseAddress!.advanced(by: offsets[item]), byteCount: lengths[item])
                 at += lengths[item]
-                stored.newChunks += 1
-                stored.addedBytes += Int64(lengths[item])
+                added.newChunks += 1
+                added.addedBytes += Int64(lengths[item])
             }
-            try stage.submit(NewChunks(bytes: copy, lengths: items.map { lengths[$0] }, ids: items.map { chunkIDs[$0] }, kind: kind))
+            try stage.submit(NewChunks(bytes: copy, lengths: items.map { lengths[$0] }, ids: items.map { chunkIDs[$0] }, kind: job.kind))
             first = last
         }
+        condition.lock()
+        addToStatistics(added)
+        condition.unlock()
         return chunkIDs
+    }
+
+    private func addToStatistics(_ added: Statistics) {
+        shared.chunks += added.chunks
+        shared.newChunks += added.newChunks
+        shared.addedBytes += added.addedBytes
+        shared.addedStoredBytes += added.addedStoredBytes
+        shared.packs += added.packs
     }
 
     /// Indexes the packs uploaded so far, once there are enough for an index object.
@@ -120,32 +275,17 @@ public final class BlobWriter {
         guard !unindexed.isEmpty else { return }
         let faults = self.faults
         try repository.writeIndex(unindexed) { faults.reach(.afterIndexWrite) }
+        var added = Statistics()
         for pack in unindexed {
-            stored.packs += 1
+            added.packs += 1
             for entry in pack.entries {
                 pending.remove(entry.chunk)
-                stored.addedStoredBytes += Int64(entry.storedLength)
+                added.addedStoredBytes += Int64(entry.storedLength)
             }
         }
         unindexed.removeAll()
-    }
-
-    /// Seals the open pack, waits for every upload, and writes the index for every pack not yet
-    /// indexed. After this returns, every chunk stored so far is durable and in the catalog.
-    public func flush() throws {
-        try stage.closePack()
-        try stage.waitUntilIdle()
-        unindexed += try uploader.drain()
-        try writeIndex()
-        precondition(pending.isEmpty, "chunks were stored but not indexed")
-    }
-
-    /// Stops after a failure: drops queued work and the unfinished pack, and waits for uploads
-    /// under way. Packs already uploaded but not indexed stay for `prune` to reclaim.
-    public func abandon() {
-        guard !stopped else { return }
-        stopped = true
-        stage.stop()
-        uploader.waitForAll()
+        condition.lock()
+        addToStatistics(added)
+        condition.unlock()
     }
 }
