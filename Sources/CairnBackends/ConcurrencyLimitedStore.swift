@@ -16,6 +16,7 @@ public final class ConcurrencyLimitedStore: ObjectStore, ObjectStoreCreating, @u
 
     public var location: String { inner.location }
     public var spoolDirectory: String { inner.spoolDirectory }
+    public var readConcurrency: Int { min(limit, inner.readConcurrency) }
 
     private func limited<T>(_ operation: () throws -> T) rethrows -> T {
         slots.wait()

@@ -65,4 +65,12 @@ public protocol ObjectStore: Sendable {
     /// A local directory where the caller may write files to hand to `put(_:contentsOf:)`; on a local
     /// store it is inside the repository, so the hand-off is a rename.
     var spoolDirectory: String { get }
+    /// How many reads are worth having in flight at once: 1 where a read costs no waiting (a local
+    /// disk's page cache), more where each waits for a round trip (an object store), so a restore
+    /// keeps that many ranged GETs going.
+    var readConcurrency: Int { get }
+}
+
+extension ObjectStore {
+    public var readConcurrency: Int { 1 }
 }

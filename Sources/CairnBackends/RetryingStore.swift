@@ -52,6 +52,7 @@ public final class RetryingStore: ObjectStore, ObjectStoreCreating, Sendable {
 
     public var location: String { inner.location }
     public var spoolDirectory: String { inner.spoolDirectory }
+    public var readConcurrency: Int { inner.readConcurrency }
 
     private func retrying<T>(_ operation: () throws -> T) throws -> T {
         var attempt = 1

@@ -65,6 +65,8 @@ public final class S3Store: ObjectStore, ObjectStoreCreating, @unchecked Sendabl
 
     public var location: String { "s3://\(hostHeader)/\(bucket)" + (prefix.isEmpty ? "" : "/" + prefix) }
     public var spoolDirectory: String { spool.path }
+    /// Each ranged GET waits a round trip: a restore keeps several in flight.
+    public var readConcurrency: Int { 8 }
 
     /// The object's key in the bucket.
     func objectName(_ key: ObjectKey) -> String { prefix.isEmpty ? key.path : prefix + "/" + key.path }

@@ -40,6 +40,8 @@ public final class SwiftStore: ObjectStore, @unchecked Sendable {
 
     public var location: String { "swift://" + container + (prefix.isEmpty ? "" : "/" + prefix) }
     public var spoolDirectory: String { spool.path }
+    /// Each ranged GET waits a round trip: a restore keeps several in flight.
+    public var readConcurrency: Int { 8 }
 
     /// The object's name in the container.
     func objectName(_ key: ObjectKey) -> String { prefix.isEmpty ? key.path : prefix + "/" + key.path }

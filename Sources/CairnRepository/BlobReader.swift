@@ -13,8 +13,10 @@ public final class BlobReader: @unchecked Sendable {
 
     public init(repository: Repository, workers: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.repository = repository
-        self.workers = max(1, workers)
-        self.decompressors = WorkerLocal(count: max(1, workers)) { ZstdDecompressor() }
+        // Remote stores: more threads than cores, so several ranged GETs are in flight.
+        let threads = max(1, workers, repository.store.readConcurrency)
+        self.workers = threads
+        self.decompressors = WorkerLocal(count: threads) { ZstdDecompressor() }
     }
 
     /// Reads and verifies one chunk on the calling thread.

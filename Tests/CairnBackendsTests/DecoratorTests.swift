@@ -87,6 +87,12 @@ import Testing
 }
 
 @Suite struct ConcurrencyLimitedStoreTests {
+    @Test func decoratorsReportTheInnerStoresReadConcurrencyCappedByTheLimit() {
+        #expect(RetryingStore(ConcurrencyLimitedStore(ScriptedStore(readConcurrency: 8), limit: 4)).readConcurrency == 4)
+        #expect(RetryingStore(ConcurrencyLimitedStore(ScriptedStore(readConcurrency: 8), limit: 16)).readConcurrency == 8)
+        #expect(RetryingStore(ScriptedStore()).readConcurrency == 1)
+    }
+
     @Test func noMoreThanTheLimitReachTheInnerStoreAtOnce() throws {
         let inner = ScriptedStore(delay: 0.02)
         let store = ConcurrencyLimitedStore(inner, limit: 3)

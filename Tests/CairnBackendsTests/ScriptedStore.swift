@@ -13,9 +13,13 @@ final class ScriptedStore: ObjectStore, @unchecked Sendable {
     /// How long each call takes (to let calls overlap).
     let delay: TimeInterval
 
-    init(failing script: [RemoteFailure] = [], delay: TimeInterval = 0) {
+    /// What it reports as worth having in flight (a remote store says 8).
+    let readConcurrency: Int
+
+    init(failing script: [RemoteFailure] = [], delay: TimeInterval = 0, readConcurrency: Int = 1) {
         self.script = script
         self.delay = delay
+        self.readConcurrency = readConcurrency
     }
 
     var location: String { "memory://scripted" }
