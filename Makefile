@@ -4,6 +4,7 @@
 #   make bench   compare with restic on generated Redis-like data (release build)
 #   make bench-micro    throughput of each pipeline stage, to find the bottleneck
 #   make redis-timings  time live capture (files, replication) and redis-restore on ~1 GB
+#   make bench-objectstore  backup/restore throughput to Swift and S3 (local SAIO) vs local, ~1 GB (MB=1024)
 #   make install install /usr/local/bin/cairn and shell completions
 #   make lint    build with layer-import checks and warnings as errors
 
@@ -14,7 +15,7 @@ PREFIX ?= /usr/local
 APT_PACKAGES := libzstd-dev libsqlite3-dev pkg-config redis-server redis-tools swift-proxy swift-account swift-container swift-object memcached
 BENCH_PACKAGES := restic borgbackup rdiff-backup zstd time
 
-.PHONY: all deps build release test demo bench bench-micro redis-timings install lint clean check-swift
+.PHONY: all deps build release test demo bench bench-micro redis-timings bench-objectstore install lint clean check-swift
 
 all: build
 
@@ -56,6 +57,12 @@ bench-micro: deps check-swift
 # Capture via files and via replication, a nightly re-capture and redis-restore on ~1 GB (MB=1024).
 redis-timings: release
 	CAIRN_BINARY=$(CURDIR)/.build/release/cairn bash scripts/redis-timings.sh $(MB)
+
+# Backup, restore and check --read-data to swift:// and s3:// (a Swift All-In-One on loopback) next to
+# a local repository, in one run on ~1 GB of real Redis data (MB=1024; MB=100 for a quick run).
+bench-objectstore: EXTRA_PACKAGES=time
+bench-objectstore: release
+	CAIRN_BINARY=$(CURDIR)/.build/release/cairn bash scripts/bench-objectstore.sh $(MB)
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin
