@@ -49,9 +49,14 @@ final class RestoreWriter {
                         try copyRange(copy, to: fd, at: batch.offset + Int64(copy.at), path: temporary)
                     }
                 }
-                written = batch.offset + Int64(batch.count)
-                progress.addBytes(Int64(batch.count))
+                let start = batch.offset, count = batch.count
                 stream.recycle(batch)
+                written = start + Int64(count)
+                progress.addBytes(Int64(count))
+                // Start writing this batch to disk now, so the fsync before the rename has little
+                // left to wait for and dirty pages do not pile up (with a full page cache, the
+                // kernel otherwise stalls the writer to reclaim them).
+                _ = systemSyncFileRange(fd, off_t(start), off_t(count), syncFileRangeWrite)
             }
             stream.wait()
             if sparse || written == 0 {
@@ -258,3 +263,8 @@ final class RestoreWriter {
 @_silgen_name("copy_file_range")
 private func systemCopyFileRange(_ input: Int32, _ inputOffset: UnsafeMutablePointer<off_t>?, _ output: Int32,
                                  _ outputOffset: UnsafeMutablePointer<off_t>?, _ length: Int, _ flags: UInt32) -> Int
+
+/// glibc's sync_file_range(2) (not imported by Swift's Glibc module) and SYNC_FILE_RANGE_WRITE.
+@_silgen_name("sync_file_range")
+private func systemSyncFileRange(_ fd: Int32, _ offset: off_t, _ count: off_t, _ flags: UInt32) -> Int32
+private let syncFileRangeWrite: UInt32 = 2
