@@ -73,6 +73,7 @@ public struct BackupJob {
         try countTotals(roots, walker: walker)
 
         let blobs = BlobWriter(repository: repository, workers: request.workers, faults: request.faults)
+        defer { blobs.close() }   // its threads end here, success or not
         let tree = TreeWriter(blobs: blobs, chunker: repository.treeChunker,
                               maximumChunkSize: repository.config.treeChunker.maximumSize)
         var previous = try parent.map { try PreviousTree(repository: repository, snapshot: $0.document) }
@@ -144,6 +145,7 @@ public struct BackupJob {
                              metadata: (RDBSummary?) throws -> [String: String]) throws -> BackupResult {
         let started = clock.now()
         let blobs = BlobWriter(repository: repository, workers: request.workers, faults: request.faults)
+        defer { blobs.close() }   // its threads end here, success or not
         let tree = TreeWriter(blobs: blobs, chunker: repository.treeChunker,
                               maximumChunkSize: repository.config.treeChunker.maximumSize)
         let reader = FileChunkReader(repository: repository, blobs: blobs, progress: progress, faults: request.faults)

@@ -132,6 +132,11 @@ public final class BlobWriter: @unchecked Sendable {
         }
     }
 
+    /// Ends the writer's threads once it is no longer needed: after `flush` there is nothing left
+    /// to drop; after a failure it is `abandon`. The writer cannot be used afterwards. (Its threads
+    /// hold it, so without this it would live, idle, until the process ends.)
+    public func close() { abandon() }
+
     /// Stops after a failure: drops queued work and the unfinished pack, and waits for uploads
     /// under way. Packs already uploaded but not indexed stay for `prune` to reclaim.
     public func abandon() {
