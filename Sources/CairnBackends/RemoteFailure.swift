@@ -41,20 +41,22 @@ extension StoreError {
 
     /// A categorized error for an unexpected HTTP answer to `operation` on `subject`.
     static func http(_ response: HTTPResponse, _ operation: String, _ subject: String) -> StoreError {
+        // The cause renders as "HTTP 503: <what the server said>", after the message: the
+        // messages do not repeat the status.
         let cause = RemoteFailure.status(response.status, detail: response.bodySnippet)
         switch response.status {
         case 404:
             return StoreError(.inputNotFound, "\(subject) does not exist", cause: cause)
         case 401, 403:
-            return StoreError(.failure, "\(operation) \(subject) was refused (HTTP \(response.status))",
+            return StoreError(.failure, "\(operation) \(subject) was refused",
                               hint: "check the object store credentials and their permissions", cause: cause)
         case 413, 507:
             return StoreError(.noSpace, "\(operation) \(subject): the object store is full or over quota", cause: cause)
         case 500...599:
-            return StoreError(.failure, "\(operation) \(subject) failed with HTTP \(response.status)",
+            return StoreError(.failure, "\(operation) \(subject) failed",
                               hint: "the object store is failing or unavailable; run the command again once it answers", cause: cause)
         default:
-            return StoreError(.failure, "\(operation) \(subject) failed with HTTP \(response.status)", cause: cause)
+            return StoreError(.failure, "\(operation) \(subject) failed", cause: cause)
         }
     }
 
