@@ -14,6 +14,9 @@ public struct RestoreRequest: Sendable {
     /// Put back numeric uid/gid (needs root); false skips it silently.
     public var restoreOwnership = true
     public var workers = ProcessInfo.processInfo.activeProcessorCount
+    /// Write restored files with O_DIRECT (bypassing the page cache) where the file system allows
+    /// it; `CAIRN_RESTORE_DIRECT_IO=0` in the environment turns it off by default.
+    public var directIO = ProcessInfo.processInfo.environment["CAIRN_RESTORE_DIRECT_IO"] != "0"
 
     public init(target: String) { self.target = target }
 }
@@ -26,6 +29,8 @@ public struct RestoreResult: Sendable {
     /// Of `bytes`, those copied from files this restore had already written (chunks that recur,
     /// like a dump.rdb's in the AOF base) rather than read from the repository again.
     public var copiedBytes: Int64 = 0
+    /// Files written with direct I/O (bypassing the page cache); the others went through it.
+    public var directIOFiles = 0
     /// Existing files moved aside as `*.old`.
     public var movedAside: [String] = []
     /// Files that failed (damaged chunks, I/O errors); each was left out, not half-written.

@@ -46,6 +46,12 @@ final class RestoredChunks: @unchecked Sendable {
 /// fills a batch buffer (ranged reads, open, decompress, verify, on `workers` threads), and the
 /// caller writes the previous batch. Two buffers of `batchBytes` take turns, so memory stays
 /// bounded whatever the file's size.
+///
+/// With an `alignment` (direct I/O, see `RestoreWriter`), each batch's bytes start `lead` bytes
+/// into its buffer, where `lead` is the batch's file offset modulo the alignment, so the writer can
+/// put the previous batch's unaligned tail in front and write whole aligned blocks; chunks that
+/// recur are then read back from the earlier file into the buffer (the earlier file, written with
+/// direct I/O, is not in the page cache, and a kernel copy would go through it).
 final class RestoreStream: @unchecked Sendable {
     struct WrittenChunk {
         var id: ChunkID
@@ -69,17 +75,28 @@ final class RestoreStream: @unchecked Sendable {
         fileprivate(set) var count = 0
         fileprivate(set) var offset: Int64 = 0
         fileprivate(set) var copies: [Copy] = []
+        /// With an alignment: where in `bytes` the batch's data start (`offset` modulo the
+        /// alignment); the bytes before are the writer's to fill. Always 0 without one.
+        fileprivate(set) var lead = 0
 
         init(capacity: Int) {
-            bytes = .allocate(byteCount: capacity, alignment: 64)
+            bytes = .allocate(byteCount: capacity, alignment: Self.bufferAlignment)
         }
 
         deinit { bytes.deallocate() }
 
+        /// Page-aligned, as direct I/O needs.
+        static let bufferAlignment = 4096
+
         fileprivate func ensureCapacity(_ needed: Int) {
             guard needed > bytes.count else { return }
             bytes.deallocate()
-            bytes = .allocate(byteCount: needed, alignment: 64)
+            bytes = .allocate(byteCount: needed, alignment: Self.bufferAlignment)
+        }
+
+        /// With an alignment: the whole buffer the writer uses, `lead` + `count` bytes.
+        var withLead: UnsafeMutableRawBufferPointer {
+            UnsafeMutableRawBufferPointer(rebasing: bytes[0..<(lead + count)])
         }
 
         /// The batch in file order: decoded bytes (`.bytes`) and kernel copies (`.copy`).
@@ -124,6 +141,7 @@ final class RestoreStream: @unchecked Sendable {
     private let tree: TreeReader
     private let restored: RestoredChunks
     private let batchBytes: Int
+    private let alignment: Int
     private let maximumPlans = 2
     private let condition = NSCondition()
     private var plans: [Plan] = []
@@ -146,16 +164,20 @@ final class RestoreStream: @unchecked Sendable {
     private var treeDone = false
     private var fileOffset: Int64 = 0
     // The decoder's own state.
-    private var sourceFiles: [Int32: Int32] = [:]
+    private var sourceFiles: [Int32: (fd: Int32, direct: Bool)] = [:]
+    private var readBackBuffer: UnsafeMutableRawBufferPointer?
 
     /// Starts decoding the chunk list `tree` is positioned at. The tree is the stream's until it
-    /// has finished or `cancel` returned.
-    init(reader: BlobReader, tree: TreeReader, restored: RestoredChunks, batchBytes: Int = 8 << 20) {
+    /// has finished or `cancel` returned. `alignment` (a power of two, or 0) lays batches out for
+    /// direct I/O (see the type's comment).
+    init(reader: BlobReader, tree: TreeReader, restored: RestoredChunks, batchBytes: Int = 8 << 20, alignment: Int = 0) {
+        precondition(alignment == 0 || (alignment.nonzeroBitCount == 1 && alignment <= Batch.bufferAlignment))
         self.reader = reader
         self.tree = tree
         self.restored = restored
         self.batchBytes = batchBytes
-        free = [Batch(capacity: batchBytes), Batch(capacity: batchBytes)]
+        self.alignment = alignment
+        free = [Batch(capacity: batchBytes + alignment), Batch(capacity: batchBytes + alignment)]
         let resolver = Thread { [self] in resolve() }
         resolver.name = "cairn-restore-resolve"
         resolver.start()
@@ -165,7 +187,8 @@ final class RestoreStream: @unchecked Sendable {
     }
 
     deinit {
-        for fd in sourceFiles.values where fd >= 0 { close(fd) }
+        for file in sourceFiles.values where file.fd >= 0 { close(file.fd) }
+        readBackBuffer?.deallocate()
     }
 
     /// The next decoded batch in file order, or nil at the end; throws what resolving or
@@ -315,21 +338,25 @@ final class RestoreStream: @unchecked Sendable {
     }
 
     /// Fills `batch` as `plan` says: chunks found in files already restored become kernel copies
-    /// (adjacent ones merged into one range), every other chunk is decoded into the buffer.
+    /// (adjacent ones merged into one range) or, with an alignment, are read back into the buffer;
+    /// every other chunk is decoded into the buffer.
     private func execute(_ plan: Plan, into batch: Batch) throws {
-        batch.ensureCapacity(plan.count)
+        let lead = alignment == 0 ? 0 : Int(plan.offset % Int64(alignment))
+        batch.ensureCapacity(lead + plan.count)
         batch.offset = plan.offset
         batch.count = plan.count
+        batch.lead = lead
         batch.copies.removeAll(keepingCapacity: true)
-        var ids = plan.decodeIDs, locations = plan.decodeLocations, offsets = plan.decodeOffsets
+        var ids = plan.decodeIDs, locations = plan.decodeLocations
+        var offsets = lead == 0 ? plan.decodeOffsets : plan.decodeOffsets.map { $0 + lead }
         for copy in plan.copies {
             if let source = sourceFile(copy.place.file) {
                 let length = Int(copy.place.length)
-                if let last = batch.copies.last, last.source == source, last.at + last.length == copy.at,
+                if let last = batch.copies.last, last.source == source.fd, last.at + last.length == copy.at,
                    last.sourceOffset + Int64(last.length) == copy.place.offset {
                     batch.copies[batch.copies.count - 1].length += length
                 } else {
-                    batch.copies.append(Batch.Copy(source: source, sourceOffset: copy.place.offset, at: copy.at, length: length))
+                    batch.copies.append(Batch.Copy(source: source.fd, sourceOffset: copy.place.offset, at: copy.at, length: length))
                 }
                 copiedBytes += Int64(length)
                 continue
@@ -337,17 +364,88 @@ final class RestoreStream: @unchecked Sendable {
             // The earlier file cannot be opened: decode this chunk like any other.
             ids.append(copy.id)
             locations.append(try reader.locate([copy.id])[0])
-            offsets.append(copy.at)
+            offsets.append(lead + copy.at)
+        }
+        if alignment > 0 {
+            for copy in batch.copies {
+                try readBack(copy, into: batch.bytes.baseAddress! + lead + copy.at)
+            }
+            batch.copies.removeAll(keepingCapacity: true)
         }
         try reader.decode(ids, at: locations, into: batch.bytes, offsets: offsets)
     }
 
-    /// A read descriptor for a file this restore already wrote, or nil when it cannot be opened.
-    /// They stay open until the stream goes away.
-    private func sourceFile(_ file: Int32) -> Int32? {
-        if let fd = sourceFiles[file] { return fd >= 0 ? fd : nil }
-        let fd = restored.path(of: file).withCString { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
-        sourceFiles[file] = fd
-        return fd >= 0 ? fd : nil
+    /// Reads a range of a file this restore already wrote into `destination`: through an aligned
+    /// buffer when the file was opened for direct I/O, straight into `destination` otherwise.
+    private func readBack(_ copy: Batch.Copy, into destination: UnsafeMutableRawPointer) throws {
+        var direct = sourceFiles.values.first { $0.fd == copy.source }?.direct ?? false
+        var position = copy.sourceOffset
+        var remaining = copy.length
+        var out = destination
+        let block = Int64(alignment)
+        while remaining > 0 {
+            let got: Int, skip: Int
+            if direct {
+                let buffer = readBackBuffer ?? .allocate(byteCount: 1 << 20, alignment: Batch.bufferAlignment)
+                readBackBuffer = buffer
+                let start = position & ~(block - 1)
+                skip = Int(position - start)
+                let wanted = min(buffer.count, (skip + remaining + alignment - 1) & ~(alignment - 1))
+                got = pread(copy.source, buffer.baseAddress!, wanted, off_t(start))
+                if got > skip {
+                    let useful = min(got - skip, remaining)
+                    out.copyMemory(from: buffer.baseAddress! + skip, byteCount: useful)
+                    out += useful
+                    position += Int64(useful)
+                    remaining -= useful
+                    continue
+                }
+            } else {
+                skip = 0
+                got = pread(copy.source, out, remaining, off_t(position))
+                if got > 0 {
+                    out += got
+                    position += Int64(got)
+                    remaining -= got
+                    continue
+                }
+            }
+            if got < 0 && errno == EINTR { continue }
+            if got < 0 && errno == EINVAL && direct {
+                // The file system refuses this direct read after all: read through the page cache.
+                _ = fcntl(copy.source, F_SETFL, fcntl(copy.source, F_GETFL) & ~systemODirect)
+                for (file, entry) in sourceFiles where entry.fd == copy.source { sourceFiles[file] = (entry.fd, false) }
+                direct = false
+                continue
+            }
+            throw EngineError(.failure, "cannot read back \(copy.length) restored bytes at offset \(copy.sourceOffset) of "
+                              + "an earlier file: \(got < 0 ? errnoMessage(errno) : "it ended early")")
+        }
+    }
+
+    /// A read descriptor for a file this restore already wrote, or nil when it cannot be opened;
+    /// for direct I/O when batches are aligned and the file system allows it. They stay open until
+    /// the stream goes away.
+    private func sourceFile(_ file: Int32) -> (fd: Int32, direct: Bool)? {
+        if let known = sourceFiles[file] { return known.fd >= 0 ? known : nil }
+        let path = restored.path(of: file)
+        var opened = (fd: Int32(-1), direct: false)
+        if alignment > 0 {
+            opened = (path.withCString { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | systemODirect) }, true)
+        }
+        if opened.fd < 0 {
+            opened = (path.withCString { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }, false)
+        }
+        sourceFiles[file] = opened
+        return opened.fd >= 0 ? opened : nil
     }
 }
+
+/// Linux's O_DIRECT, which Swift's Glibc module does not import (it is behind _GNU_SOURCE).
+#if arch(x86_64) || arch(i386)
+let systemODirect: Int32 = 0o40000
+#elseif arch(arm64) || arch(arm)
+let systemODirect: Int32 = 0o200000
+#else
+let systemODirect: Int32 = 0
+#endif

@@ -65,7 +65,8 @@ struct RestoreCommand: ParsableCommand {
         for moved in result.movedAside where !options.quiet && !json { Console.error("moved aside: \(moved)") }
         if json {
             Console.json(["snapshot_id": chosen.id.hex, "target": target, "files": result.files, "directories": result.directories,
-                          "links": result.links, "bytes": result.bytes, "copied_bytes": result.copiedBytes, "moved_aside": result.movedAside,
+                          "links": result.links, "bytes": result.bytes, "copied_bytes": result.copiedBytes,
+                          "direct_io_files": result.directIOFiles, "moved_aside": result.movedAside,
                           "failures": result.failures, "duration_s": seconds] as [String: Any])
         } else if !options.quiet {
             Console.out("restored snapshot \(chosen.id.short) to \(target): \(result.files) files, \(result.directories) directories, "
