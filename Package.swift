@@ -21,6 +21,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "CairnCore"),
+        .target(name: "CCRC64Fold", path: "Sources/CCRC64Fold"),
         .target(name: "CairnCodec", dependencies: [
             "CairnCore", "CZstd",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -36,7 +37,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "CairnRedis", dependencies: [
-            "CairnCore",
+            "CairnCore", "CCRC64Fold",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "CairnPolicy", dependencies: ["CairnCore"]),

@@ -1,5 +1,11 @@
+import CCRC64Fold
+
 /// CRC-64 with the "Jones" coefficients, reflected, init 0, no final xor: Redis's RDB and DUMP
 /// checksum. `CRC64Jones.checksum("123456789") == 0xe9c6d914c4b8d9ca`.
+///
+/// Runs of 64 bytes or more are folded with carry-less multiplication where the CPU has it
+/// (CCRC64Fold: ~8 GiB/s on the benchmark machine against ~1 GiB/s for slice-by-8, which was 8% of
+/// a first backup's CPU); slice-by-8 tables do the rest and every other CPU.
 public struct CRC64Jones: Sendable {
     /// Eight 256-entry tables for slice-by-8, back to back in one allocation that lives for the
     /// process: read through a raw pointer, the inner loop has no bounds checks and no array
@@ -21,15 +27,38 @@ public struct CRC64Jones: Sendable {
         return UnsafePointer(tables)
     }()
 
+    /// Whether `update` folds long runs with PCLMULQDQ (x86-64 with PCLMULQDQ and SSE4.1).
+    public static let folds = cairn_crc64_fold_available() != 0
+
     public private(set) var value: UInt64 = 0
 
     public init() {}
 
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress else { return }
-        var crc = value
+        if bytes.count >= 64 && Self.folds {
+            let blocks = bytes.count / 16
+            var state: (UInt64, UInt64) = (0, 0)
+            withUnsafeMutableBytes(of: &state) { out in
+                cairn_crc64_fold(value, base.assumingMemoryBound(to: UInt8.self), blocks,
+                                 out.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
+            value = withUnsafeBytes(of: &state) { Self.tableUpdate(0, $0.baseAddress!, count: 16) }
+            value = Self.tableUpdate(value, base + blocks * 16, count: bytes.count - blocks * 16)
+        } else {
+            value = Self.tableUpdate(value, base, count: bytes.count)
+        }
+    }
+
+    /// The CRC without folding (slice-by-8), for every CPU; `update` uses it for short runs.
+    public mutating func updateWithTables(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress else { return }
+        value = Self.tableUpdate(value, base, count: bytes.count)
+    }
+
+    private static func tableUpdate(_ start: UInt64, _ base: UnsafeRawPointer, count: Int) -> UInt64 {
+        var crc = start
         var index = 0
-        let count = bytes.count
         let t0 = Self.tables, t1 = t0 + 256, t2 = t0 + 512, t3 = t0 + 768
         let t4 = t0 + 1024, t5 = t0 + 1280, t6 = t0 + 1536, t7 = t0 + 1792
         while index + 8 <= count {
@@ -43,7 +72,7 @@ public struct CRC64Jones: Sendable {
             crc = t0[Int((crc ^ UInt64(base.load(fromByteOffset: index, as: UInt8.self))) & 0xff)] ^ (crc >> 8)
             index += 1
         }
-        value = crc
+        return crc
     }
 
     public static func checksum(_ bytes: [UInt8]) -> UInt64 {

@@ -1,3 +1,4 @@
+import Foundation
 import CairnRedis
 import Testing
 
@@ -54,6 +55,42 @@ import Testing
             var crc = CRC64Jones()
             for byte in prefix { [byte].withUnsafeBytes { crc.update($0) } }
             #expect(crc.value == CRC64Jones.checksum(prefix), "byte by byte, \(length) bytes")
+        }
+    }
+
+    /// The folding path (PCLMULQDQ, runs of 64 bytes and more), the slice-by-8 tables and a
+    /// bit-at-a-time reference agree on every length around the fold's block sizes, at unaligned
+    /// starts, from non-zero registers (a CRC continued across reads).
+    @Test func foldingTablesAndBitwiseReferenceAgree() {
+        #if arch(x86_64)
+        // This machine's CPU has PCLMULQDQ: the folding path must be the one under test.
+        if let cpu = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8), cpu.contains(" pclmulqdq") {
+            #expect(CRC64Jones.folds)
+        }
+        #endif
+        var random = SplitMix64(seed: 128)
+        let bytes = (0..<70_000).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+        func bitwise(_ start: UInt64, _ slice: ArraySlice<UInt8>) -> UInt64 {
+            var crc = start
+            for byte in slice {
+                crc ^= UInt64(byte)
+                for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0x95ac_9329_ac4b_c9b5 : crc >> 1 }
+            }
+            return crc
+        }
+        let lengths = Array(0..<300) + [511, 512, 513, 1023, 1024, 1025, 4096, 65_536 + 17] + (0..<40).map { _ in random.below(60_000) }
+        for length in lengths {
+            let start = random.below(1000)
+            let prefix = random.below(40)
+            let slice = bytes[start..<(start + length)]
+            // A register left by an earlier part of the stream.
+            var folded = CRC64Jones(), tabled = CRC64Jones()
+            bytes[0..<prefix].withUnsafeBytes { folded.update($0); tabled.updateWithTables($0) }
+            let register = folded.value
+            slice.withUnsafeBytes { folded.update($0); tabled.updateWithTables($0) }
+            let expected = bitwise(register, slice)
+            #expect(folded.value == expected, "update, \(length) bytes at \(start) after \(prefix)")
+            #expect(tabled.value == expected, "tables, \(length) bytes at \(start) after \(prefix)")
         }
     }
 }
