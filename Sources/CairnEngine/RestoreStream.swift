@@ -166,6 +166,8 @@ final class RestoreStream: @unchecked Sendable {
     // The decoder's own state.
     private var sourceFiles: [Int32: (fd: Int32, direct: Bool)] = [:]
     private var readBackBuffer: UnsafeMutableRawBufferPointer?
+    /// What `readBackBuffer` holds: `count` bytes of file `fd` from `start`.
+    private var window: (fd: Int32, start: Int64, count: Int) = (-1, 0, 0)
 
     /// Starts decoding the chunk list `tree` is positioned at. The tree is the stream's until it
     /// has finished or `cancel` returned. `alignment` (a power of two, or 0) lays batches out for
@@ -366,62 +368,90 @@ final class RestoreStream: @unchecked Sendable {
             locations.append(try reader.locate([copy.id])[0])
             offsets.append(lead + copy.at)
         }
-        if alignment > 0 {
-            for copy in batch.copies {
-                try readBack(copy, into: batch.bytes.baseAddress! + lead + copy.at)
-            }
-            batch.copies.removeAll(keepingCapacity: true)
+        guard alignment > 0, !batch.copies.isEmpty else {
+            try reader.decode(ids, at: locations, into: batch.bytes, offsets: offsets)
+            return
         }
-        try reader.decode(ids, at: locations, into: batch.bytes, offsets: offsets)
+        // Read the reused ranges back on another thread while the rest decodes: one waits on the
+        // disk, the other on the CPU, and they fill disjoint parts of the buffer.
+        let copies = batch.copies, address = UInt(bitPattern: batch.bytes.baseAddress! + lead)
+        batch.copies.removeAll(keepingCapacity: true)
+        let group = DispatchGroup()
+        let readFailure = ResultBox()
+        DispatchQueue.global().async(group: group) { [self] in
+            do {
+                let base = UnsafeMutableRawPointer(bitPattern: address)!
+                for copy in copies { try readBack(copy, into: base + copy.at) }
+            } catch {
+                readFailure.error = error
+            }
+        }
+        do {
+            try reader.decode(ids, at: locations, into: batch.bytes, offsets: offsets)
+        } catch {
+            group.wait()
+            throw error
+        }
+        group.wait()
+        if let error = readFailure.error { throw error }
     }
 
-    /// Reads a range of a file this restore already wrote into `destination`: through an aligned
-    /// buffer when the file was opened for direct I/O, straight into `destination` otherwise.
+    /// The read-back thread's failure, read after it is done.
+    private final class ResultBox: @unchecked Sendable {
+        var error: (any Error)?
+    }
+
+    /// Reads a range of a file this restore already wrote into `destination`. With direct I/O,
+    /// through a window of `readBackWindow` bytes read whole (aligned): the ranges a file reuses
+    /// come in order and are often short, and one direct read per range would wait on the disk
+    /// each time (measured: 2.5 s instead of 1.7 s for a 1 GB dump.rdb that reuses 743 MB).
     private func readBack(_ copy: Batch.Copy, into destination: UnsafeMutableRawPointer) throws {
         var direct = sourceFiles.values.first { $0.fd == copy.source }?.direct ?? false
         var position = copy.sourceOffset
         var remaining = copy.length
         var out = destination
-        let block = Int64(alignment)
         while remaining > 0 {
-            let got: Int, skip: Int
             if direct {
-                let buffer = readBackBuffer ?? .allocate(byteCount: 1 << 20, alignment: Batch.bufferAlignment)
-                readBackBuffer = buffer
-                let start = position & ~(block - 1)
-                skip = Int(position - start)
-                let wanted = min(buffer.count, (skip + remaining + alignment - 1) & ~(alignment - 1))
-                got = pread(copy.source, buffer.baseAddress!, wanted, off_t(start))
-                if got > skip {
-                    let useful = min(got - skip, remaining)
-                    out.copyMemory(from: buffer.baseAddress! + skip, byteCount: useful)
-                    out += useful
-                    position += Int64(useful)
-                    remaining -= useful
-                    continue
+                if window.fd != copy.source || position < window.start || position >= window.start + Int64(window.count) {
+                    let buffer = readBackBuffer ?? .allocate(byteCount: Self.readBackWindow, alignment: Batch.bufferAlignment)
+                    readBackBuffer = buffer
+                    let start = position & ~Int64(alignment - 1)
+                    let got = pread(copy.source, buffer.baseAddress!, buffer.count, off_t(start))
+                    window = (copy.source, start, max(0, got))
+                    if got < 0 && errno == EINTR { continue }
+                    if got < 0 && errno == EINVAL {
+                        // The file system refuses this direct read after all: read through the page cache.
+                        _ = fcntl(copy.source, F_SETFL, fcntl(copy.source, F_GETFL) & ~systemODirect)
+                        for (file, entry) in sourceFiles where entry.fd == copy.source { sourceFiles[file] = (entry.fd, false) }
+                        window = (-1, 0, 0)
+                        direct = false
+                        continue
+                    }
+                    guard got > Int(position - start) else { throw readBackFailure(copy, got) }
                 }
+                let skip = Int(position - window.start)
+                let useful = min(window.count - skip, remaining)
+                out.copyMemory(from: readBackBuffer!.baseAddress! + skip, byteCount: useful)
+                out += useful
+                position += Int64(useful)
+                remaining -= useful
             } else {
-                skip = 0
-                got = pread(copy.source, out, remaining, off_t(position))
-                if got > 0 {
-                    out += got
-                    position += Int64(got)
-                    remaining -= got
-                    continue
-                }
+                let got = pread(copy.source, out, remaining, off_t(position))
+                if got < 0 && errno == EINTR { continue }
+                guard got > 0 else { throw readBackFailure(copy, got) }
+                out += got
+                position += Int64(got)
+                remaining -= got
             }
-            if got < 0 && errno == EINTR { continue }
-            if got < 0 && errno == EINVAL && direct {
-                // The file system refuses this direct read after all: read through the page cache.
-                _ = fcntl(copy.source, F_SETFL, fcntl(copy.source, F_GETFL) & ~systemODirect)
-                for (file, entry) in sourceFiles where entry.fd == copy.source { sourceFiles[file] = (entry.fd, false) }
-                direct = false
-                continue
-            }
-            throw EngineError(.failure, "cannot read back \(copy.length) restored bytes at offset \(copy.sourceOffset) of "
-                              + "an earlier file: \(got < 0 ? errnoMessage(errno) : "it ended early")")
         }
     }
+
+    private func readBackFailure(_ copy: Batch.Copy, _ got: Int) -> EngineError {
+        EngineError(.failure, "cannot read back \(copy.length) restored bytes at offset \(copy.sourceOffset) of "
+                    + "an earlier file: \(got < 0 ? errnoMessage(errno) : "it ended early")")
+    }
+
+    static let readBackWindow = 4 << 20
 
     /// A read descriptor for a file this restore already wrote, or nil when it cannot be opened;
     /// for direct I/O when batches are aligned and the file system allows it. They stay open until
