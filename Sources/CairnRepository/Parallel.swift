@@ -1,7 +1,11 @@
 import Dispatch
+import Foundation
 
-/// Runs `body(worker, item)` for every item, spread over `workers` threads in stripes so each
-/// worker can own non-thread-safe state (a zstd context) indexed by `worker`.
+/// Runs `body(worker, item)` for every item on `workers` threads (the caller's among them), each
+/// worker taking the next few items as it becomes free, so a worker that the scheduler holds back
+/// (two cores shared by the reading, hashing and sealing threads) does not leave the others
+/// waiting at the end with fixed shares. `worker` lets each own non-thread-safe state (a zstd
+/// context).
 enum Parallel {
     static func forEach(count: Int, workers: Int, _ body: @Sendable (_ worker: Int, _ item: Int) -> Void) {
         let stripes = max(1, min(workers, count))
@@ -9,13 +13,29 @@ enum Parallel {
             for item in 0..<count { body(0, item) }
             return
         }
+        let next = ItemCounter()
+        let step = max(1, min(16, count / (stripes * 8)))
         DispatchQueue.concurrentPerform(iterations: stripes) { worker in
-            var item = worker
-            while item < count {
-                body(worker, item)
-                item += stripes
+            while true {
+                let first = next.take(step)
+                guard first < count else { return }
+                for item in first..<min(count, first + step) { body(worker, item) }
             }
         }
+    }
+}
+
+/// The next unclaimed item of a `Parallel.forEach`.
+private final class ItemCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    func take(_ count: Int) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        let first = value
+        value += count
+        return first
     }
 }
 
