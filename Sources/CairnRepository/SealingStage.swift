@@ -14,9 +14,11 @@ struct NewChunks {
 }
 
 /// The second half of the write path, on its own thread: compress and seal new chunks on
-/// `workers` threads, append them to the open pack, and hand full packs to the uploader. The
+/// `workers` threads, then append them to the open pack and hand full packs to the uploader on a
+/// serial queue of their own, so one job's blobs are written while the next job compresses. The
 /// caller meanwhile reads, cuts and hashes the next window, so reading and compressing overlap.
-/// At most `maximumQueued` jobs wait; `submit` blocks beyond that, which bounds memory.
+/// At most `maximumQueued` jobs wait and `maximumAppending` sealed jobs wait to be written;
+/// `submit` blocks beyond that, which bounds memory.
 final class SealingStage: @unchecked Sendable {
     private enum Job {
         case seal(NewChunks)
@@ -34,8 +36,11 @@ final class SealingStage: @unchecked Sendable {
     private var stopping = false
     private var running = true
     private var failure: (any Error)?
-    /// Only the stage's thread touches the open pack.
+    /// Only the append queue touches the open pack.
     private var pack: PackWriter?
+    private let appender = DispatchQueue(label: "cairn-pack-append")
+    private let maximumAppending = 2
+    private let appendSlots: DispatchSemaphore
 
     init(repository: Repository, workers: Int, uploader: PackUploader) {
         self.repository = repository
@@ -43,6 +48,7 @@ final class SealingStage: @unchecked Sendable {
         self.uploader = uploader
         let level = Int32(repository.config.compressionLevel)
         self.compressors = WorkerLocal(count: max(1, workers)) { ZstdCompressor(level: level) }
+        self.appendSlots = DispatchSemaphore(value: maximumAppending)
         let thread = Thread { [self] in loop() }
         thread.name = "cairn-seal"
         thread.start()
@@ -61,9 +67,10 @@ final class SealingStage: @unchecked Sendable {
     /// Waits until every queued job is done. Throws the stage's first failure.
     func waitUntilIdle() throws {
         condition.lock()
-        defer { condition.unlock() }
         while (busy || !queue.isEmpty) && failure == nil { condition.wait() }
-        if let failure { throw failure }
+        condition.unlock()
+        appender.sync {}
+        try check()
     }
 
     /// Throws the stage's first failure without waiting.
@@ -82,8 +89,23 @@ final class SealingStage: @unchecked Sendable {
         condition.broadcast()
         while running { condition.wait() }
         condition.unlock()
-        pack?.discard()
-        pack = nil
+        appender.sync {
+            pack?.discard()
+            pack = nil
+        }
+    }
+
+    private var isStopping: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopping || failure != nil
+    }
+
+    private func record(_ error: any Error) {
+        condition.lock()
+        if failure == nil { failure = error }
+        condition.broadcast()
+        condition.unlock()
     }
 
     private func enqueue(_ job: Job) throws {
@@ -121,7 +143,9 @@ final class SealingStage: @unchecked Sendable {
                 do {
                     switch job {
                     case .seal(let chunks): try seal(chunks)
-                    case .closePack: try finishPack()
+                    case .closePack:
+                        // After every queued append, like any job.
+                        try appender.sync { try finishPack() }
                     }
                 } catch {
                     outcome = error
@@ -163,16 +187,32 @@ final class SealingStage: @unchecked Sendable {
                 failures[item] = error
             }
         }
+        var blobs: [(bytes: [UInt8], compression: CompressionAlgorithm)] = []
+        blobs.reserveCapacity(lengths.count)
         for item in lengths.indices {
             if let error = failures[item] { throw error }
-            let blob = sealed[item]!
-            if pack == nil { pack = try PackWriter(spoolDirectory: repository.store.spoolDirectory) }
-            try pack!.append(blob.bytes, chunk: chunks.ids[item], kind: chunks.kind,
-                             compression: blob.compression, rawLength: lengths[item])
-            if pack!.size >= Int64(repository.config.packSize) { try finishPack() }
+            blobs.append(sealed[item]!)
+        }
+        let ids = chunks.ids, kind = chunks.kind, ready = blobs
+        // Written on the append queue while this thread compresses the next job.
+        appendSlots.wait()
+        appender.async { [self] in
+            defer { appendSlots.signal() }
+            guard !isStopping else { return }
+            do {
+                for item in ready.indices {
+                    if pack == nil { pack = try PackWriter(spoolDirectory: repository.store.spoolDirectory) }
+                    try pack!.append(ready[item].bytes, chunk: ids[item], kind: kind,
+                                     compression: ready[item].compression, rawLength: lengths[item])
+                    if pack!.size >= Int64(repository.config.packSize) { try finishPack() }
+                }
+            } catch {
+                record(error)
+            }
         }
     }
 
+    /// On the append queue.
     private func finishPack() throws {
         guard let open = pack else { return }
         pack = nil
