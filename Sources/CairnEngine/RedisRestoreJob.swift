@@ -16,6 +16,8 @@ public struct RedisRestoreRequest: Sendable {
     public var owner: (uid: UInt32, gid: UInt32)?
     public var dryRun = false
     public var loadTimeout: TimeInterval = 600
+    /// Write the restored files with direct I/O (see `RestoreRequest.directIO`).
+    public var directIO = true
 
     public init() {}
 }
@@ -74,6 +76,7 @@ public struct RedisRestoreJob {
         FileCopy.removeTree(staging)
         var restore = RestoreRequest(target: staging)
         restore.includes = [rdbName]
+        restore.directIO = request.directIO
         _ = try RestoreJob(repository: repository, snapshot: snapshot, request: restore, logger: logger).run()
         defer { FileCopy.removeTree(staging) }
         guard FileManager.default.fileExists(atPath: staging + "/" + rdbName) else {

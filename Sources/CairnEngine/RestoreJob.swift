@@ -15,8 +15,8 @@ public struct RestoreRequest: Sendable {
     public var restoreOwnership = true
     public var workers = ProcessInfo.processInfo.activeProcessorCount
     /// Write restored files with O_DIRECT (bypassing the page cache) where the file system allows
-    /// it; `CAIRN_RESTORE_DIRECT_IO=0` in the environment turns it off by default.
-    public var directIO = ProcessInfo.processInfo.environment["CAIRN_RESTORE_DIRECT_IO"] != "0"
+    /// it (the CLI turns it off with `CAIRN_RESTORE_DIRECT_IO=0`).
+    public var directIO = true
 
     public init(target: String) { self.target = target }
 }

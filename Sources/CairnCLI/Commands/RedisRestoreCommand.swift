@@ -49,6 +49,7 @@ struct RedisRestoreCommand: ParsableCommand {
         let chosen = try selection.resolve(in: repository, quiet: options.quiet)
         var request = RedisRestoreRequest()
         request.dataDirectory = dataDir
+        request.directIO = Environment.value("CAIRN_RESTORE_DIRECT_IO") != "0"
         request.address = try redisOptions.address()
         request.configFile = conf
         request.stopCommand = stopCommand

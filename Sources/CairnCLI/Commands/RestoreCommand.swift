@@ -13,6 +13,9 @@ struct RestoreCommand: ParsableCommand {
         mtimes, symlinks and hard links are restored, and every chunk is verified as it is read. Existing \
         files are never overwritten without --force, and with it each is moved aside as NAME.old.
 
+        Files are written with direct I/O (O_DIRECT, bypassing the page cache) where the file system \
+        allows it, and through the page cache elsewhere; CAIRN_RESTORE_DIRECT_IO=0 turns it off.
+
         For a live Redis server use `cairn redis-restore`, which also stops and restarts the server.
 
         EXAMPLES:
@@ -49,6 +52,7 @@ struct RestoreCommand: ParsableCommand {
         request.includes = includes
         request.force = force
         request.restoreOwnership = !noOwner
+        request.directIO = Environment.value("CAIRN_RESTORE_DIRECT_IO") != "0"
         let progress = WorkProgress()
         let renderer = ProgressRenderer(progress, verb: "restore", enabled: !options.quiet && !json)
         let started = Date()
