@@ -6,7 +6,8 @@
 # 1. Generates (or reuses) a dataset with a real redis-server: a seeded keyspace, then night after
 #    night ~2% of the keys changed, BGSAVE, one BGREWRITEAOF midway, and a copy of the data
 #    directory (dump.rdb + appendonlydir/) per night, with its DEBUG DIGEST.
-# 2. Measures cat / sha256sum / zstd -3 on the same files (the machine's physical limits).
+# 2. Measures cat / sha256sum / zstd -3 and synced writes (through the page cache and direct) on
+#    the same files (the machine's physical limits).
 # 3. For every installed tool, on the same files and one fixed source path: init, first backup,
 #    unchanged re-backup, one backup per further night, restore of a middle and of the last night;
 #    wall time, CPU, peak RSS, repository size and bytes added per step.
@@ -95,6 +96,18 @@ for c in "${limit_commands[@]}"; do
   progress "limits: $c over night $nights ($(( limit_bytes / 1000000 )) MB)"
   timed "$work/limit.log" bash -c "$c \"\$@\" > /dev/null" _ "${limit_files[@]}"
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$limit_bytes" "$T_WALL" "$T_USER" "$T_SYS" "$T_RSS_KB" >> "$limits"
+done
+# Writing the same bytes to a new file on the disk the tools restore to, synced as a restore must
+# be: through the page cache, and with O_DIRECT (GNU dd writes a last partial block without it).
+# The first depends on the memory's state (on a VM, newly allocated cache pages can cost more than
+# the copy), so restore figures are read next to both.
+limit_write=$work/limit-write.tmp
+for c in "dd bs=8M conv=fsync" "dd bs=8M oflag=direct conv=fsync"; do
+  progress "limits: cat | $c over night $nights"
+  rm -f "$limit_write"
+  timed "$work/limit.log" bash -c "cat \"\$@\" | $c iflag=fullblock status=none of=\"$limit_write\"" _ "${limit_files[@]}"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "cat | $c" "$limit_bytes" "$T_WALL" "$T_USER" "$T_SYS" "$T_RSS_KB" >> "$limits"
+  rm -f "$limit_write"
 done
 
 # What storing one whole dump.rdb costs at zstd -3: the nightly floor for a tool that cannot
