@@ -64,7 +64,7 @@ public final class BlobReader: @unchecked Sendable {
         for item in 1...ids.count {
             let continues = item < ids.count && locations[item].pack == locations[item - 1].pack
                 && locations[item].offset == locations[item - 1].offset + Int64(locations[item - 1].storedLength)
-                && item - start < 256
+                && Int(locations[item].offset - locations[start].offset) + Int(locations[item].storedLength) <= Self.maximumRunBytes
             if !continues {
                 runs.append(start..<item)
                 start = item
@@ -95,6 +95,10 @@ public final class BlobReader: @unchecked Sendable {
         }
         for run in runs.indices { if let error = failures[run] { throw error } }
     }
+
+    /// A run of chunks stored back to back is read with one ranged read of at most this many bytes
+    /// (a single larger chunk is a run of its own).
+    static let maximumRunBytes = 4 << 20
 
     /// Opens, decompresses and verifies one stored blob into `plain` (exactly its raw length).
     private func decode(_ stored: UnsafeRawBufferPointer, id: ChunkID, location: ChunkLocation,
