@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Glibc
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -73,7 +74,18 @@ final class HTTPTransport: @unchecked Sendable {
         case .bytes(let bytes):
             task = session.uploadTask(with: request, from: Data(bytes), completionHandler: finish)
         case .file(let path):
-            task = session.uploadTask(with: request, fromFile: URL(fileURLWithPath: path), completionHandler: finish)
+            // A body stream is read on libcurl's thread as it sends; `uploadTask(fromFile:)` reads
+            // the file through DispatchIO in small pieces and hands each across threads.
+            guard let stream = InputStream(fileAtPath: path) else {
+                throw RemoteFailure.connectionLost("cannot read \(path) to send it")
+            }
+            if request.value(forHTTPHeaderField: "Content-Length") == nil {
+                var facts = stat()
+                guard stat(path, &facts) == 0 else { throw RemoteFailure.connectionLost("cannot read \(path) to send it") }
+                request.setValue(String(facts.st_size), forHTTPHeaderField: "Content-Length")
+            }
+            request.httpBodyStream = stream
+            task = session.dataTask(with: request, completionHandler: finish)
         }
         task.resume()
         done.wait()
