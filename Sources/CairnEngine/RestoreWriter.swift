@@ -302,14 +302,16 @@ final class RestoreWriter {
         while done < bytes.count {
             let written = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
             if written < 0 {
-                if errno == EINTR { continue }
+                let code = errno
+                if code == EINTR { continue }
                 let flags = fcntl(fd, F_GETFL)
-                if errno == EINVAL && flags >= 0 && flags & systemODirect != 0 {
+                if code == EINVAL && flags >= 0 && flags & systemODirect != 0 {
                     // The file system refuses this direct write after all: the rest goes through
                     // the page cache (the blocks are whole, so nothing else changes).
                     _ = fcntl(fd, F_SETFL, flags & ~systemODirect)
                     continue
                 }
+                errno = code
                 throw failure("cannot write \(path.string)")
             }
             done += written
