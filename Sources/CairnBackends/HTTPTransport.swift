@@ -77,11 +77,11 @@ final class HTTPTransport: @unchecked Sendable {
             // A body stream is read on libcurl's thread as it sends; `uploadTask(fromFile:)` reads
             // the file through DispatchIO in small pieces and hands each across threads.
             guard let stream = InputStream(fileAtPath: path) else {
-                throw RemoteFailure.connectionLost("cannot read \(path) to send it")
+                throw RemoteFailure.transport("cannot read \(path) to send it")
             }
             if request.value(forHTTPHeaderField: "Content-Length") == nil {
                 var facts = stat()
-                guard stat(path, &facts) == 0 else { throw RemoteFailure.connectionLost("cannot read \(path) to send it") }
+                guard stat(path, &facts) == 0 else { throw RemoteFailure.transport("cannot read \(path) to send it") }
                 request.setValue(String(facts.st_size), forHTTPHeaderField: "Content-Length")
             }
             request.httpBodyStream = stream
