@@ -18,6 +18,8 @@ public struct RedisRestoreRequest: Sendable {
     public var loadTimeout: TimeInterval = 600
     /// Write the restored files with direct I/O (see `RestoreRequest.directIO`).
     public var directIO = true
+    /// Restore large files two at a time (see `RestoreRequest.sideBySideMinimumBytes`).
+    public var sideBySideMinimumBytes: Int64? = 64 << 20
 
     public init() {}
 }
@@ -77,6 +79,7 @@ public struct RedisRestoreJob {
         var restore = RestoreRequest(target: staging)
         restore.includes = [rdbName]
         restore.directIO = request.directIO
+        restore.sideBySideMinimumBytes = request.sideBySideMinimumBytes
         _ = try RestoreJob(repository: repository, snapshot: snapshot, request: restore, logger: logger).run()
         defer { FileCopy.removeTree(staging) }
         guard FileManager.default.fileExists(atPath: staging + "/" + rdbName) else {

@@ -17,6 +17,9 @@ public struct RestoreRequest: Sendable {
     /// Write restored files with O_DIRECT (bypassing the page cache) where the file system allows
     /// it (the CLI turns it off with `CAIRN_RESTORE_DIRECT_IO=0`).
     public var directIO = true
+    /// Files at least this large are restored two at a time, sharing the chunks they have in
+    /// common through a `DecodedChunkCache` (nil: one file at a time).
+    public var sideBySideMinimumBytes: Int64? = 64 << 20
 
     public init(target: String) { self.target = target }
 }
@@ -29,6 +32,9 @@ public struct RestoreResult: Sendable {
     /// Of `bytes`, those copied from files this restore had already written (chunks that recur,
     /// like a dump.rdb's in the AOF base) rather than read from the repository again.
     public var copiedBytes: Int64 = 0
+    /// Of `bytes`, those copied from chunks decoded a moment before for a file restored side by
+    /// side with this one (see `DecodedChunkCache`).
+    public var sharedBytes: Int64 = 0
     /// Files written with direct I/O (bypassing the page cache); the others went through it.
     public var directIOFiles = 0
     /// Existing files moved aside as `*.old`.
@@ -71,6 +77,8 @@ public struct RestoreJob {
         let writer = RestoreWriter(target: target, request: request, repository: repository, progress: progress)
         var directories: [(SystemPath, TreeNode)] = []
         let tree = try TreeReader(repository: repository, snapshot: snapshot.document)
+        // A large file waits here for a second one, and the two are then restored side by side.
+        var waiting: LargeFile?
         while let node = try tree.next() {
             guard matcher.includes(node.path) else { continue }
             let destination = target.appending(node.path)
@@ -81,6 +89,22 @@ public struct RestoreJob {
                 continue
             }
             try ensureParent(of: node.path, target: target, matcher: matcher)
+            if node.kind == .hardlink, let file = waiting {
+                // The link's first name may be the waiting file.
+                waiting = nil
+                try restore(file, writer: writer, result: &result)
+            }
+            if node.kind == .file, let minimum = request.sideBySideMinimumBytes, node.size >= minimum {
+                let file = LargeFile(destination: destination, node: node,
+                                     chunks: tree.fork(reader: BlobReader(repository: repository, workers: 1)))
+                if let first = waiting {
+                    waiting = nil
+                    try restoreSideBySide(first, file, writer: writer, result: &result)
+                } else {
+                    waiting = file
+                }
+                continue
+            }
             do {
                 switch node.kind {
                 case .directory:
@@ -103,12 +127,93 @@ public struct RestoreJob {
             }
             progress.finishFile(node.pathString)
         }
+        if let file = waiting { try restore(file, writer: writer, result: &result) }
         // Directory metadata last, deepest first, so writing into them does not change their mtime.
         for (path, node) in directories.reversed() {
             writer.applyMetadata(path, node: node, result: &result)
         }
         if !writer.ownershipWarning.isEmpty { result.warnings.append(writer.ownershipWarning) }
         return result
+    }
+
+    /// A file whose restore was put off, with a tree reader at its chunk list.
+    private struct LargeFile {
+        var destination: SystemPath
+        var node: TreeNode
+        var chunks: TreeReader
+    }
+
+    /// Chunks decoded for one of two files restored side by side and kept for the other. The two
+    /// streams stay close (the one behind finds its chunks here and catches up), so this covers
+    /// the distance between them; each stream's batches are halved to leave memory for it.
+    static let sideBySideCacheBytes = 16 << 20
+
+    /// Restores one file; a damaged chunk fails that file only (it is listed, not half-written).
+    private func restore(_ file: LargeFile, writer: RestoreWriter, reader: BlobReader? = nil,
+                         cache: DecodedChunkCache? = nil, result: inout RestoreResult) throws {
+        do {
+            result.bytes += try writer.file(file.destination, node: file.node, chunks: file.chunks, reader: reader,
+                                            cache: cache, batchBytes: cache == nil ? 8 << 20 : 4 << 20, result: &result)
+            result.files += 1
+        } catch let error as CairnFailure where error.category == .integrity {
+            result.failures.append("\(file.node.pathString): \(error.message)")
+            logger.error("could not restore \(file.node.pathString): \(error.message)")
+        }
+        progress.finishFile(file.node.pathString)
+    }
+
+    /// Restores two large files at once, `second` on a thread of its own with its own reader: the
+    /// CPU decodes while the disk writes, and a chunk the two share (a dump.rdb and the AOF base
+    /// share most) is decoded once, not decoded for one and read back from the disk for the other.
+    private func restoreSideBySide(_ first: LargeFile, _ second: LargeFile, writer: RestoreWriter,
+                                   result: inout RestoreResult) throws {
+        let cache = DecodedChunkCache(capacity: Self.sideBySideCacheBytes)
+        let reader = BlobReader(repository: repository, workers: request.workers)
+        let job = self
+        let lane = SideLane { partial in
+            try job.restore(second, writer: writer, reader: reader, cache: cache, result: &partial)
+        }
+        let thread = Thread { lane.run() }
+        thread.name = "cairn-restore-side"
+        thread.start()
+        var failure: (any Error)?
+        do {
+            try restore(first, writer: writer, cache: cache, result: &result)
+        } catch {
+            failure = error
+        }
+        lane.done.wait()
+        let partial = lane.result
+        result.bytes += partial.bytes
+        result.files += partial.files
+        result.copiedBytes += partial.copiedBytes
+        result.directIOFiles += partial.directIOFiles
+        result.movedAside += partial.movedAside
+        result.failures += partial.failures
+        result.sharedBytes += cache.servedBytes
+        if let failure { throw failure }
+        if let error = lane.error { throw error }
+    }
+
+    /// What the side thread of `restoreSideBySide` hands back.
+    private final class SideLane: @unchecked Sendable {
+        let done = DispatchSemaphore(value: 0)
+        var result = RestoreResult()
+        var error: (any Error)?
+        private let body: (inout RestoreResult) throws -> Void
+
+        init(_ body: @escaping (inout RestoreResult) throws -> Void) { self.body = body }
+
+        func run() {
+            var partial = RestoreResult()
+            do {
+                try body(&partial)
+            } catch {
+                self.error = error
+            }
+            result = partial
+            done.signal()
+        }
     }
 
     /// Refuses, before writing anything, to overwrite files unless `force`.

@@ -8,6 +8,7 @@ import Glibc
 /// dump.rdb and the AOF base usually share most of theirs) is copied from the restored file
 /// instead of being looked up, read, decrypted and decompressed a second time. Only finished
 /// files are recorded, and at most `capacity` chunks, which bounds memory (about 64 bytes each).
+/// Safe from any thread (files restored side by side share it).
 final class RestoredChunks: @unchecked Sendable {
     struct Place {
         var offset: Int64
@@ -15,6 +16,7 @@ final class RestoredChunks: @unchecked Sendable {
         var length: Int32
     }
 
+    private let lock = NSLock()
     private var places: [ChunkID: Place] = [:]
     private var files: [SystemPath] = []
     let capacity: Int
@@ -23,12 +25,22 @@ final class RestoredChunks: @unchecked Sendable {
         self.capacity = capacity
     }
 
-    func place(of id: ChunkID) -> Place? { places[id] }
+    func place(of id: ChunkID) -> Place? {
+        lock.lock()
+        defer { lock.unlock() }
+        return places[id]
+    }
 
-    func path(of file: Int32) -> SystemPath { files[Int(file)] }
+    func path(of file: Int32) -> SystemPath {
+        lock.lock()
+        defer { lock.unlock() }
+        return files[Int(file)]
+    }
 
     /// Records the chunks of the file now complete at `path`.
     func add(_ chunks: [RestoreStream.WrittenChunk], file path: SystemPath) {
+        lock.lock()
+        defer { lock.unlock() }
         guard !chunks.isEmpty, places.count < capacity else { return }
         let file = Int32(files.count)
         files.append(path)
@@ -140,6 +152,7 @@ final class RestoreStream: @unchecked Sendable {
     private let reader: BlobReader
     private let tree: TreeReader
     private let restored: RestoredChunks
+    private let cache: DecodedChunkCache?
     private let batchBytes: Int
     private let alignment: Int
     private let maximumPlans = 2
@@ -153,7 +166,8 @@ final class RestoreStream: @unchecked Sendable {
     private var running = 2
     private var failure: (any Error)?
     /// Every chunk of the file with its offset, for `RestoredChunks` once the file is complete
-    /// (the resolver's; read after `wait`).
+    /// (the resolver's; read after `wait`). Not kept for a file restored side by side with another
+    /// (with a `cache`): two such lists at once would cost 48 bytes per chunk of both files.
     private(set) var written: [WrittenChunk] = []
     /// Bytes copied from files already restored instead of decoded (the decoder's; read after `wait`).
     private(set) var copiedBytes: Int64 = 0
@@ -171,12 +185,15 @@ final class RestoreStream: @unchecked Sendable {
 
     /// Starts decoding the chunk list `tree` is positioned at. The tree is the stream's until it
     /// has finished or `cancel` returned. `alignment` (a power of two, or 0) lays batches out for
-    /// direct I/O (see the type's comment).
-    init(reader: BlobReader, tree: TreeReader, restored: RestoredChunks, batchBytes: Int = 8 << 20, alignment: Int = 0) {
+    /// direct I/O (see the type's comment). A `cache` is shared with a stream restoring another file
+    /// at the same time (see `DecodedChunkCache`).
+    init(reader: BlobReader, tree: TreeReader, restored: RestoredChunks, cache: DecodedChunkCache? = nil,
+         batchBytes: Int = 8 << 20, alignment: Int = 0) {
         precondition(alignment == 0 || (alignment.nonzeroBitCount == 1 && alignment <= Batch.bufferAlignment))
         self.reader = reader
         self.tree = tree
         self.restored = restored
+        self.cache = cache
         self.batchBytes = batchBytes
         self.alignment = alignment
         free = [Batch(capacity: batchBytes + alignment), Batch(capacity: batchBytes + alignment)]
@@ -307,7 +324,9 @@ final class RestoreStream: @unchecked Sendable {
             case .copy(let place):
                 plan.copies.append((id, place, plan.count))
             }
-            written.append(WrittenChunk(id: id, offset: fileOffset + Int64(plan.count), length: Int32(length)))
+            if cache == nil {
+                written.append(WrittenChunk(id: id, offset: fileOffset + Int64(plan.count), length: Int32(length)))
+            }
             plan.count += length
             nextResolved += 1
         }
@@ -369,7 +388,7 @@ final class RestoreStream: @unchecked Sendable {
             offsets.append(lead + copy.at)
         }
         guard alignment > 0, !batch.copies.isEmpty else {
-            try reader.decode(ids, at: locations, into: batch.bytes, offsets: offsets)
+            try reader.decode(ids, at: locations, into: batch.bytes, offsets: offsets, cache: cache)
             return
         }
         // Read the reused ranges back on another thread while the rest decodes: one waits on the
@@ -387,7 +406,7 @@ final class RestoreStream: @unchecked Sendable {
             }
         }
         do {
-            try reader.decode(ids, at: locations, into: batch.bytes, offsets: offsets)
+            try reader.decode(ids, at: locations, into: batch.bytes, offsets: offsets, cache: cache)
         } catch {
             group.wait()
             throw error

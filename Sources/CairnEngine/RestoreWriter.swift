@@ -1,17 +1,26 @@
 import CairnCore
 import CairnRepository
+import Foundation
 import Glibc
 
-/// The file-system side of restore: temporary names, renames, metadata, `*.old`.
-final class RestoreWriter {
+/// The file-system side of restore: temporary names, renames, metadata, `*.old`. Two files may
+/// be written at once, each from its own thread with its own `BlobReader`.
+final class RestoreWriter: @unchecked Sendable {
     let target: SystemPath
     let request: RestoreRequest
     let reader: BlobReader
     let progress: WorkProgress
     /// Chunks already restored, copied rather than decoded again when they recur.
     let restored = RestoredChunks()
-    private(set) var ownershipWarning = ""
+    private let warningLock = NSLock()
+    private var _ownershipWarning = ""
     private let isRoot = geteuid() == 0
+
+    var ownershipWarning: String {
+        warningLock.lock()
+        defer { warningLock.unlock() }
+        return _ownershipWarning
+    }
 
     init(target: SystemPath, request: RestoreRequest, repository: Repository, progress: WorkProgress) {
         self.target = target
@@ -37,7 +46,11 @@ final class RestoreWriter {
     /// newly allocated cache pages first (on the machine of docs/BENCHMARKS.md, 2 GB took 0.8 s
     /// that way and 1.1–5.9 s through the cache). Where the file system refuses direct I/O, the
     /// file is written through the page cache instead.
-    func file(_ path: SystemPath, node: TreeNode, chunks: TreeReader, result: inout RestoreResult) throws -> Int64 {
+    ///
+    /// Another thread may write another file at the same time if it passes its own `reader`; a
+    /// `cache` shared by the two lets each copy the chunks the other has just decoded.
+    func file(_ path: SystemPath, node: TreeNode, chunks: TreeReader, reader: BlobReader? = nil,
+              cache: DecodedChunkCache? = nil, batchBytes: Int = 8 << 20, result: inout RestoreResult) throws -> Int64 {
         let temporary = temporaryName(for: path)
         let flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC
         var direct = request.directIO && systemODirect != 0
@@ -48,7 +61,8 @@ final class RestoreWriter {
         }
         guard fd >= 0 else { throw failure("cannot create \(temporary.string)") }
         var written: Int64 = 0
-        let stream = RestoreStream(reader: reader, tree: chunks, restored: restored, alignment: direct ? Self.block : 0)
+        let stream = RestoreStream(reader: reader ?? self.reader, tree: chunks, restored: restored, cache: cache,
+                                   batchBytes: batchBytes, alignment: direct ? Self.block : 0)
         do {
             var sparse = false
             if direct {
@@ -186,8 +200,10 @@ final class RestoreWriter {
     }
 
     private func noteOwnership() {
-        if ownershipWarning.isEmpty {
-            ownershipWarning = "not running as root: files keep the restoring user's ownership (use --no-owner to silence this)"
+        warningLock.lock()
+        defer { warningLock.unlock() }
+        if _ownershipWarning.isEmpty {
+            _ownershipWarning = "not running as root: files keep the restoring user's ownership (use --no-owner to silence this)"
         }
     }
 

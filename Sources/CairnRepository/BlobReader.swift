@@ -55,9 +55,44 @@ public final class BlobReader: @unchecked Sendable {
     /// Decodes and verifies chunks straight into `output`, chunk `item` at `offsets[item]`
     /// (`locations[item].rawLength` bytes), on `workers` threads, reading each run of chunks
     /// stored back to back in one pack with one ranged read. No per-chunk arrays are made, which
-    /// matters with 2 KiB record chunks.
+    /// matters with 2 KiB record chunks. With a `cache`, chunks found there are copied from it, and
+    /// every chunk decoded is put there for a stream restoring another file at the same time.
     public func decode(_ ids: [ChunkID], at locations: [ChunkLocation], into output: UnsafeMutableRawBufferPointer,
-                       offsets: [Int]) throws {
+                       offsets: [Int], cache: DecodedChunkCache? = nil) throws {
+        guard let cache else {
+            try decodeRuns(ids, at: locations, into: output, offsets: offsets, cache: nil)
+            return
+        }
+        // Copy what the cache has, decode what this call claims, then copy what the other stream
+        // was decoding meanwhile (or decode it here if it never came).
+        func destination(_ item: Int) -> UnsafeMutableRawBufferPointer {
+            UnsafeMutableRawBufferPointer(rebasing: output[offsets[item]..<(offsets[item] + Int(locations[item].rawLength))])
+        }
+        var mine: [Int] = [], theirs: [Int] = []
+        for (item, found) in cache.lookup(ids, into: ids.indices.map(destination)).enumerated() {
+            switch found {
+            case .copied: break
+            case .claimed: mine.append(item)
+            case .pending: theirs.append(item)
+            }
+        }
+        do {
+            try decodeRuns(mine.map { ids[$0] }, at: mine.map { locations[$0] }, into: output,
+                           offsets: mine.map { offsets[$0] }, cache: cache)
+        } catch {
+            cache.release(mine.map { ids[$0] })
+            throw error
+        }
+        var missed: [Int] = []
+        for (index, copied) in cache.waitAndCopy(theirs.map { ids[$0] }, into: theirs.map(destination)).enumerated() where !copied {
+            missed.append(theirs[index])
+        }
+        try decodeRuns(missed.map { ids[$0] }, at: missed.map { locations[$0] }, into: output,
+                       offsets: missed.map { offsets[$0] }, cache: nil)
+    }
+
+    private func decodeRuns(_ ids: [ChunkID], at locations: [ChunkLocation], into output: UnsafeMutableRawBufferPointer,
+                            offsets: [Int], cache: DecodedChunkCache?) throws {
         guard !ids.isEmpty else { return }
         var runs: [Range<Int>] = []
         var start = 0
@@ -72,21 +107,27 @@ public final class BlobReader: @unchecked Sendable {
         }
         let failures = ResultSlots<any Error>(count: runs.count)
         let decompressors = self.decompressors
-        let spans = runs
+        let spans = runs, wanted = ids, places = locations, starts = offsets
         let target = SharedMutableBytes(buffer: output)
         Parallel.forEach(count: spans.count, workers: workers) { worker, run in
             let items = spans[run]
-            let first = locations[items.lowerBound], last = locations[items.upperBound - 1]
+            let first = places[items.lowerBound], last = places[items.upperBound - 1]
             do {
                 let length = Int(last.offset - first.offset) + Int(last.storedLength)
                 let bytes = try self.repository.readRange(ofPack: first.pack, offset: first.offset, length: length)
+                var decoded: [UnsafeRawBufferPointer] = []
+                defer {
+                    // What the run decoded before any failure, in one call (one lock, one wake-up).
+                    if let cache, !decoded.isEmpty { cache.insert(Array(wanted[items.prefix(decoded.count)]), decoded) }
+                }
                 try bytes.withUnsafeBytes { raw in
                     for item in items {
-                        let location = locations[item]
+                        let location = places[item]
                         let start = Int(location.offset - first.offset)
                         let stored = UnsafeRawBufferPointer(rebasing: raw[start..<(start + Int(location.storedLength))])
-                        let plain = UnsafeMutableRawBufferPointer(rebasing: target.buffer[offsets[item]..<(offsets[item] + Int(location.rawLength))])
-                        try self.decode(stored, id: ids[item], location: location, into: plain, decompressor: decompressors[worker])
+                        let plain = UnsafeMutableRawBufferPointer(rebasing: target.buffer[starts[item]..<(starts[item] + Int(location.rawLength))])
+                        try self.decode(stored, id: wanted[item], location: location, into: plain, decompressor: decompressors[worker])
+                        if cache != nil { decoded.append(UnsafeRawBufferPointer(plain)) }
                     }
                 }
             } catch {

@@ -91,6 +91,18 @@ public final class TreeReader {
         return out
     }
 
+    /// A reader at this one's position that goes on with its own `reader` (a `BlobReader` is not
+    /// for two threads at once): the rest of a file's chunk list can then be read on another
+    /// thread while this reader moves on to the next node.
+    public func fork(reader: BlobReader) -> TreeReader {
+        let copy = TreeReader(reader: reader, tree: blobs)
+        copy.nextBlob = nextBlob
+        copy.buffer = Array(buffer[position...])
+        copy.inChunkList = inChunkList
+        copy.groupRemaining = groupRemaining
+        return copy
+    }
+
     /// Reads past the rest of the current file's chunk list.
     public func skipChunks() throws {
         while inChunkList { _ = try nextChunks(limit: 4096) }

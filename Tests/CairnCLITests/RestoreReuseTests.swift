@@ -83,4 +83,92 @@ struct RestoreReuseTests {
         chmod(source + "/a.bin", 0o600)
         #expect(TreeFixtures.contents(of: source) == TreeFixtures.contents(of: target))
     }
+
+    /// Large files are restored two at a time, and a chunk the pair shares is decoded for one and
+    /// copied for the other. Here "large" is 1 MiB, so the test's files pair up: a.bin with b.bin
+    /// (its edited copy); c.bin is small and goes alone; d.bin waits for a partner, and goes alone
+    /// when its hard link e.bin needs it on disk; f.bin is the odd one out at the end.
+    @Test(arguments: [true, false])
+    func largeFilesRestoredSideBySideShareTheirChunks(direct: Bool) throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        let original = TreeFixtures.bytes(count: (6 << 20) + 1234, seed: 44)
+        var edited = original
+        edited.replaceSubrange((3 << 20)..<((3 << 20) + 5000), with: TreeFixtures.bytes(count: 5000, seed: 45))
+        try TreeFixtures.write(source + "/a.bin", original)
+        try TreeFixtures.write(source + "/b.bin", edited, mode: 0o400)
+        try TreeFixtures.write(source + "/c.bin", Array(original.prefix(10_000)))
+        let other = TreeFixtures.bytes(count: (2 << 20) + 99, seed: 46)
+        try TreeFixtures.write(source + "/d.bin", other)
+        #expect(link(source + "/d.bin", source + "/e.bin") == 0)
+        try TreeFixtures.write(source + "/f.bin", TreeFixtures.bytes(count: (3 << 20) + 5, seed: 47) + original.suffix(1 << 20))
+        _ = try cairn.backup([source])
+
+        let target = scratch.path("restored")
+        var environment = Self.writing(direct)
+        environment["CAIRN_RESTORE_SIDE_BY_SIDE_BYTES"] = String(1 << 20)
+        let restored = try #require(try cairn.ok(["restore", "latest", "--json", "--target", target],
+                                                 environment: environment).json as? [String: Any])
+        let shared = try #require(restored["shared_bytes"] as? Int)
+        // All of a.bin's chunks but those around the edit (the content-defined chunker's cuts
+        // move there) are b.bin's too, and are decoded once.
+        #expect(shared >= original.count - (3 << 20), "shared \(shared)")
+        #expect(shared <= original.count, "shared \(shared)")
+        #expect(restored["failures"] as? [String] == [])
+        if direct && Self.isExt4(target) { #expect(restored["direct_io_files"] as? Int == 5) }
+        #expect(TreeFixtures.snapshot(of: source) == TreeFixtures.snapshot(of: target))
+        #expect(TreeFixtures.contents(of: source) == TreeFixtures.contents(of: target))
+        var first = stat(), second = stat()
+        #expect(stat(target + "/d.bin", &first) == 0 && stat(target + "/e.bin", &second) == 0)
+        #expect(first.st_ino == second.st_ino, "e.bin is a hard link to d.bin again")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: target).filter { $0.contains(".cairn-") }
+        #expect(leftovers.isEmpty)
+
+        // And with side-by-side restores off, the same bytes, nothing shared.
+        environment["CAIRN_RESTORE_SIDE_BY_SIDE_BYTES"] = "0"
+        let alone = scratch.path("alone")
+        let single = try #require(try cairn.ok(["restore", "latest", "--json", "--target", alone],
+                                               environment: environment).json as? [String: Any])
+        #expect(single["shared_bytes"] as? Int == 0)
+        #expect(TreeFixtures.contents(of: source) == TreeFixtures.contents(of: alone))
+    }
+
+    /// A damaged chunk in one of two files restored side by side fails that file only: it is
+    /// left out, not half-written, and its partner is restored whole.
+    @Test func aDamagedFileOfAPairFailsAloneAndItsPartnerIsRestored() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        // Each larger than a pack (4 MiB), so they live in different packs.
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 6 << 20, seed: 48))
+        try TreeFixtures.write(source + "/other.aof", TreeFixtures.bytes(count: 6 << 20, seed: 49))
+        _ = try cairn.backup([source])
+        // The oldest data pack holds the first bytes of dump.bin.
+        let packs = try FileManager.default.subpathsOfDirectory(atPath: cairn.repository + "/data")
+            .filter { $0.count > 10 }
+            .map { cairn.repository + "/data/" + $0 }
+            .sorted { (try? FileManager.default.attributesOfItem(atPath: $0)[.modificationDate] as? Date ?? .distantPast)! <
+                      (try? FileManager.default.attributesOfItem(atPath: $1)[.modificationDate] as? Date ?? .distantPast)! }
+        let damaged = try #require(packs.first)
+        let fd = open(damaged, O_RDWR)
+        var byte: UInt8 = 0
+        pread(fd, &byte, 1, 1000)
+        byte ^= 0x40
+        pwrite(fd, &byte, 1, 1000)
+        close(fd)
+
+        let target = scratch.path("restored")
+        let run = try cairn.run(["restore", "latest", "--target", target],
+                                environment: ["CAIRN_RESTORE_SIDE_BY_SIDE_BYTES": String(1 << 20)])
+        #expect(run.status == 13)
+        #expect(run.stderr.contains("dump.bin"))
+        #expect(!FileManager.default.fileExists(atPath: target + "/dump.bin"))
+        let restored = try Data(contentsOf: URL(fileURLWithPath: target + "/other.aof"))
+        #expect(restored == Data(TreeFixtures.bytes(count: 6 << 20, seed: 49)))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: target).filter { $0.contains(".cairn-") }
+        #expect(leftovers.isEmpty)
+    }
 }

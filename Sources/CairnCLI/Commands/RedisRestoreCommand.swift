@@ -50,6 +50,7 @@ struct RedisRestoreCommand: ParsableCommand {
         var request = RedisRestoreRequest()
         request.dataDirectory = dataDir
         request.directIO = Environment.value("CAIRN_RESTORE_DIRECT_IO") != "0"
+        request.sideBySideMinimumBytes = try RestoreTuning.sideBySideMinimumBytes()
         request.address = try redisOptions.address()
         request.configFile = conf
         request.stopCommand = stopCommand

@@ -14,7 +14,10 @@ struct RestoreCommand: ParsableCommand {
         files are never overwritten without --force, and with it each is moved aside as NAME.old.
 
         Files are written with direct I/O (O_DIRECT, bypassing the page cache) where the file system \
-        allows it, and through the page cache elsewhere; CAIRN_RESTORE_DIRECT_IO=0 turns it off.
+        allows it, and through the page cache elsewhere; CAIRN_RESTORE_DIRECT_IO=0 turns it off. Files \
+        of 64 MiB or more are restored two at a time, and a chunk both hold (a dump.rdb and the AOF \
+        base share most of theirs) is decoded once for the two; CAIRN_RESTORE_SIDE_BY_SIDE_BYTES sets \
+        that size (0: one file at a time).
 
         For a live Redis server use `cairn redis-restore`, which also stops and restarts the server.
 
@@ -53,6 +56,7 @@ struct RestoreCommand: ParsableCommand {
         request.force = force
         request.restoreOwnership = !noOwner
         request.directIO = Environment.value("CAIRN_RESTORE_DIRECT_IO") != "0"
+        request.sideBySideMinimumBytes = try RestoreTuning.sideBySideMinimumBytes()
         let progress = WorkProgress()
         let renderer = ProgressRenderer(progress, verb: "restore", enabled: !options.quiet && !json)
         let started = Date()
@@ -70,7 +74,7 @@ struct RestoreCommand: ParsableCommand {
         if json {
             Console.json(["snapshot_id": chosen.id.hex, "target": target, "files": result.files, "directories": result.directories,
                           "links": result.links, "bytes": result.bytes, "copied_bytes": result.copiedBytes,
-                          "direct_io_files": result.directIOFiles, "moved_aside": result.movedAside,
+                          "shared_bytes": result.sharedBytes, "direct_io_files": result.directIOFiles, "moved_aside": result.movedAside,
                           "failures": result.failures, "duration_s": seconds] as [String: Any])
         } else if !options.quiet {
             Console.out("restored snapshot \(chosen.id.short) to \(target): \(result.files) files, \(result.directories) directories, "

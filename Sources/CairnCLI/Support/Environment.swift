@@ -15,3 +15,17 @@ enum Environment {
 
     static var workingDirectory: String { FileManager.default.currentDirectoryPath }
 }
+
+/// Restore settings taken from the environment (`cairn --help` lists them).
+enum RestoreTuning {
+    /// `CAIRN_RESTORE_SIDE_BY_SIDE_BYTES`: files at least this large are restored two at a time
+    /// (default 64 MiB); 0 restores one file at a time.
+    static func sideBySideMinimumBytes() throws -> Int64? {
+        guard let text = Environment.value("CAIRN_RESTORE_SIDE_BY_SIDE_BYTES") else { return 64 << 20 }
+        guard let bytes = Int64(text), bytes >= 0 else {
+            throw CLIError(.usage, "CAIRN_RESTORE_SIDE_BY_SIDE_BYTES must be a number of bytes, not \(text)",
+                           hint: "e.g. 67108864 (the default, 64 MiB), or 0 to restore one file at a time")
+        }
+        return bytes == 0 ? nil : bytes
+    }
+}
