@@ -6,6 +6,8 @@ import CairnCore
 public struct LocalStore: ObjectStore {
     public let root: String
     public var location: String { root }
+    /// Packs stay open between ranged reads (see `ReadHandles`).
+    private let handles = ReadHandles()
     public var spoolDirectory: String { root + "/tmp" }
 
     /// Opens (does not create) the store at `root`.
@@ -86,6 +88,7 @@ public struct LocalStore: ObjectStore {
     private func moveIntoPlace(_ temporary: String, _ key: ObjectKey) throws {
         let destination = fullPath(key)
         let folder = directory(of: destination)
+        defer { handles.forget(destination) }   // a descriptor kept open would still read what was replaced
         if rename(temporary, destination) != 0 {
             let code = errno
             if code == ENOENT {
@@ -113,10 +116,16 @@ public struct LocalStore: ObjectStore {
 
     public func get(_ key: ObjectKey, offset: Int64, length: Int) throws -> [UInt8] {
         let path = fullPath(key)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw missingOrError(errno, key, path) }
-        defer { close(fd) }
-        return try FileIO.readExactly(fd, count: length, offset: offset, path: path)
+        return try handles.withDescriptor(path, onOpenFailure: { missingOrError($0, key, path) }) { fd in
+            try FileIO.readExactly(fd, count: length, offset: offset, path: path)
+        }
+    }
+
+    public func prefetch(_ key: ObjectKey, offset: Int64, length: Int) {
+        let path = fullPath(key)
+        _ = try? handles.withDescriptor(path, onOpenFailure: { missingOrError($0, key, path) }) { fd in
+            posix_fadvise(fd, off_t(offset), off_t(length), POSIX_FADV_WILLNEED)
+        }
     }
 
     private func missingOrError(_ code: Int32, _ key: ObjectKey, _ path: String) -> StoreError {
@@ -171,6 +180,7 @@ public struct LocalStore: ObjectStore {
 
     public func delete(_ key: ObjectKey) throws {
         let path = fullPath(key)
+        handles.forget(path)
         if unlink(path) != 0 && errno != ENOENT { throw StoreError.fromErrno(errno, "unlink", path: path) }
         try FileIO.fsyncDirectory(directory(of: path))
     }
