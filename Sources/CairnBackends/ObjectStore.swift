@@ -69,8 +69,13 @@ public protocol ObjectStore: Sendable {
     /// disk's page cache), more where each waits for a round trip (an object store), so a restore
     /// keeps that many ranged GETs going.
     var readConcurrency: Int { get }
+    /// A hint that `length` bytes from `offset` will be read soon: a local store asks the kernel
+    /// to read them in the background, so a read from a cold disk does not wait when it comes.
+    /// Never fails; a store with nothing to gain does nothing.
+    func prefetch(_ key: ObjectKey, offset: Int64, length: Int)
 }
 
 extension ObjectStore {
     public var readConcurrency: Int { 1 }
+    public func prefetch(_ key: ObjectKey, offset: Int64, length: Int) {}
 }

@@ -253,6 +253,8 @@ final class RestoreStream: @unchecked Sendable {
         do {
             while true {
                 let plan = try makePlan()
+                // The decoder is up to two plans behind: from a cold disk, these reads start now.
+                if let plan { reader.prefetch(plan.decodeLocations) }
                 condition.lock()
                 while plans.count >= maximumPlans && !stopped() { condition.wait() }
                 if stopped() {

@@ -137,6 +137,24 @@ public final class BlobReader: @unchecked Sendable {
         for run in runs.indices { if let error = failures[run] { throw error } }
     }
 
+    /// Tells the store which ranges `decode` will read for these chunks, a batch or two ahead of
+    /// it: from a local disk whose cache does not hold them, the kernel then reads them while
+    /// earlier batches decode. Ranges of one pack less than 64 KiB apart are asked for as one.
+    public func prefetch(_ locations: [ChunkLocation]) {
+        var index = 0
+        while index < locations.count {
+            let first = locations[index]
+            var end = first.offset + Int64(first.storedLength)
+            index += 1
+            while index < locations.count, locations[index].pack == first.pack,
+                  locations[index].offset >= first.offset, locations[index].offset <= end + (64 << 10) {
+                end = max(end, locations[index].offset + Int64(locations[index].storedLength))
+                index += 1
+            }
+            repository.prefetchRange(ofPack: first.pack, offset: first.offset, length: Int(end - first.offset))
+        }
+    }
+
     /// A run of chunks stored back to back is read with one ranged read of at most this many bytes
     /// (a single larger chunk is a run of its own).
     static let maximumRunBytes = 4 << 20

@@ -110,6 +110,11 @@ extension Repository: ObjectStoreReading {
         try store.get(ObjectKey(.data, pack.hex), offset: offset, length: length)
     }
 
+    /// Tells the store a range of a pack will be read soon (see `ObjectStore.prefetch`).
+    public func prefetchRange(ofPack pack: PackID, offset: Int64, length: Int) {
+        store.prefetch(ObjectKey(.data, pack.hex), offset: offset, length: length)
+    }
+
     /// Reads a pack's header from the store.
     public func packEntries(_ pack: PackID, size: Int64) throws -> [PackEntry] {
         try PackHeaderReader(store: self, envelope: envelope).entries(of: pack, size: size)
