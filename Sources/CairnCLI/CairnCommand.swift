@@ -34,7 +34,7 @@ public struct CairnCommand: ParsableCommand {
           AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION   for --repo s3://HOST[:PORT]/BUCKET/PREFIX
           CAIRN_S3_HTTPS            1 or 0: force https or http for s3:// (default: http on loopback only)
           CAIRN_RESTORE_DIRECT_IO   0: restore and redis-restore write through the page cache, not with O_DIRECT
-          CAIRN_RESTORE_SIDE_BY_SIDE_BYTES   files this large (default 67108864) are restored two at a time; 0: never
+          CAIRN_RESTORE_SIDE_BY_SIDE_BYTES   files this large (default 67108864) are restored two at a time (local repositories); 0: never
 
         \(ExitCodes.helpText)
         """,

@@ -20,6 +20,8 @@ struct ObjectStoreCLITests {
 
         let source = scratch.path("redis")
         try TreeFixtures.makeAwkwardTree(at: source, largeFileSize: 6 << 20)
+        // A second name for the dump's bytes, as a dump.rdb and the AOF base share most of theirs.
+        try TreeFixtures.write(source + "/zz-dump-copy.bin", TreeFixtures.bytes(count: 6 << 20, seed: 1))
         let first = try cairn.backup([source])
         #expect((first["bytes"] as? Int ?? 0) > 6 << 20)
         let second = try cairn.backup([source])
@@ -32,8 +34,14 @@ struct ObjectStoreCLITests {
         #expect(caches.count == 1 && caches[0].hasPrefix(remote.rawValue + "-"), "\(caches)")
         #expect(FileManager.default.fileExists(atPath: scratch.path("xdg/cairn/\(caches.first ?? "")/catalog.sqlite")))
 
+        // Even with every file "large", a remote repository restores one file at a time (side by
+        // side, the two streams would split ranged GETs into many small requests): the copy's
+        // chunks are read back from the restored dump, not shared in memory or fetched again.
         let target = scratch.path("restored")
-        try cairn.ok(["restore", "latest", "--target", target])
+        let restored = try #require(try cairn.ok(["restore", "latest", "--json", "--target", target],
+                                                 environment: ["CAIRN_RESTORE_SIDE_BY_SIDE_BYTES": "1"]).json as? [String: Any])
+        #expect(restored["shared_bytes"] as? Int == 0)
+        #expect(restored["copied_bytes"] as? Int == 6 << 20)
         #expect(TreeFixtures.snapshot(of: source) == TreeFixtures.snapshot(of: target))
 
         // A fresh cache (another host, or a lost ~/.cache) is rebuilt from the store.

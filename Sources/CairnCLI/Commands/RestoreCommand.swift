@@ -14,8 +14,8 @@ struct RestoreCommand: ParsableCommand {
         files are never overwritten without --force, and with it each is moved aside as NAME.old.
 
         Files are written with direct I/O (O_DIRECT, bypassing the page cache) where the file system \
-        allows it, and through the page cache elsewhere; CAIRN_RESTORE_DIRECT_IO=0 turns it off. Files \
-        of 64 MiB or more are restored two at a time, and a chunk both hold (a dump.rdb and the AOF \
+        allows it, and through the page cache elsewhere; CAIRN_RESTORE_DIRECT_IO=0 turns it off. From a \
+        local repository, files of 64 MiB or more are restored two at a time, and a chunk both hold (a dump.rdb and the AOF \
         base share most of theirs) is decoded once for the two; CAIRN_RESTORE_SIDE_BY_SIDE_BYTES sets \
         that size (0: one file at a time).
 
