@@ -3,6 +3,7 @@ import CairnCatalog
 import CairnCodec
 import CairnCore
 import CairnRepository
+import Foundation
 import Logging
 
 /// What `cairn check` found.
@@ -68,8 +69,14 @@ public struct CheckJob {
             report.notes.append("pack \(pack.short) is not in any index (left by an interrupted backup; `cairn prune` reclaims it, `cairn repair index` adopts it)")
         }
         if readData {
-            for pack in indexed.sorted() where damage[pack] == nil {
-                if let problem = try verifyPack(pack, report: &report, damagedChunks: &damagedChunks) {
+            let packs = indexed.sorted().filter { damage[$0] == nil }
+            let verifier = PackVerifier(repository: repository)
+            for (pack, verified) in zip(packs, try verifier.verify(packs)) {
+                report.packsChecked += 1
+                report.bytesRead += verified.bytes
+                report.blobsChecked += verified.blobs
+                for chunk in verified.damagedChunks { damagedChunks[chunk] = pack }
+                if let problem = verified.problem {
                     report.errors.append("pack \(pack): \(problem)")
                     damage[pack] = PackDamage(pack: pack, reason: problem)
                 }
@@ -78,37 +85,6 @@ public struct CheckJob {
         try checkSnapshots(&report, damagedChunks: damagedChunks, damage: &damage)
         report.damage = damage.values.sorted { $0.pack < $1.pack }
         return report
-    }
-
-    /// Reads one pack whole; returns a description of what is wrong, or nil.
-    private func verifyPack(_ pack: PackID, report: inout CheckReport, damagedChunks: inout [ChunkID: PackID]) throws -> String? {
-        let bytes = try repository.store.get(ObjectKey(.data, pack.hex))
-        report.packsChecked += 1
-        report.bytesRead += Int64(bytes.count)
-        var problems: [String] = []
-        if bytes.withUnsafeBytes({ SHA256Digest.hash($0) }) != pack.hash {
-            problems.append("content does not match its name (SHA-256)")
-        }
-        let entries = try repository.catalog.entries(inPack: pack)
-        let reader = BlobReader(repository: repository, workers: 1)
-        var bad = 0
-        for entry in entries {
-            report.blobsChecked += 1
-            let end = Int(entry.offset) + Int(entry.storedLength)
-            guard entry.offset >= 0, end <= bytes.count else {
-                bad += 1
-                damagedChunks[entry.chunk] = pack
-                continue
-            }
-            do {
-                try reader.verify(Array(bytes[Int(entry.offset)..<end]), entry: entry, pack: pack)
-            } catch {
-                bad += 1
-                damagedChunks[entry.chunk] = pack
-            }
-        }
-        if bad > 0 { problems.append("\(bad) of \(entries.count) blobs failed verification") }
-        return problems.isEmpty ? nil : problems.joined(separator: "; ")
     }
 
     private func checkSnapshots(_ report: inout CheckReport, damagedChunks: [ChunkID: PackID], damage: inout [PackID: PackDamage]) throws {
@@ -131,10 +107,12 @@ public struct CheckJob {
                     while true {
                         let ids = try tree.nextChunks(limit: 4096)
                         if ids.isEmpty { break }
-                        for id in ids {
+                        // One catalog read transaction for the lot, not one per chunk.
+                        let known = try repository.catalog.contains(ids)
+                        for (item, id) in ids.enumerated() {
                             if let pack = damagedChunks[id] {
                                 hitPacks.insert(pack)
-                            } else if try !repository.catalog.contains(id) {
+                            } else if !known[item] {
                                 missing += 1
                             }
                         }
@@ -148,5 +126,82 @@ public struct CheckJob {
                 report.errors.append("snapshot \(label): its tree cannot be read: \(error.message)")
             }
         }
+    }
+}
+
+/// Reads packs whole and verifies every blob, several packs at once (`workers`, at most four:
+/// each holds one pack in memory). Results come back in the order asked, whatever order the
+/// packs finished in; the first error (a pack that cannot be read) is thrown after all are done.
+final class PackVerifier: @unchecked Sendable {
+    struct Verified {
+        var bytes: Int64 = 0
+        var blobs = 0
+        var damagedChunks: [ChunkID] = []
+        /// What is wrong with the pack, or nil.
+        var problem: String?
+    }
+
+    let repository: Repository
+    let workers: Int
+    private let lock = NSLock()
+    private var next = 0
+    private var results: [Result<Verified, any Error>?] = []
+
+    init(repository: Repository, workers: Int = min(4, max(2, ProcessInfo.processInfo.activeProcessorCount))) {
+        self.repository = repository
+        self.workers = workers
+    }
+
+    func verify(_ packs: [PackID]) throws -> [Verified] {
+        results = Array(repeating: nil, count: packs.count)
+        next = 0
+        DispatchQueue.concurrentPerform(iterations: max(1, min(workers, packs.count))) { _ in
+            while let index = take(packs.count) {
+                let result = Result { try verify(packs[index]) }
+                lock.lock()
+                results[index] = result
+                lock.unlock()
+            }
+        }
+        return try results.map { try $0!.get() }
+    }
+
+    private func take(_ count: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard next < count else { return nil }
+        next += 1
+        return next - 1
+    }
+
+    /// Reads one pack whole and verifies its name and every blob.
+    private func verify(_ pack: PackID) throws -> Verified {
+        let bytes = try repository.store.get(ObjectKey(.data, pack.hex))
+        var verified = Verified(bytes: Int64(bytes.count))
+        var problems: [String] = []
+        if bytes.withUnsafeBytes({ SHA256Digest.hash($0) }) != pack.hash {
+            problems.append("content does not match its name (SHA-256)")
+        }
+        let entries = try repository.catalog.entries(inPack: pack)
+        let reader = BlobReader(repository: repository, workers: 1)
+        var bad = 0
+        for entry in entries {
+            verified.blobs += 1
+            let end = Int(entry.offset) + Int(entry.storedLength)
+            guard entry.offset >= 0, end <= bytes.count else {
+                bad += 1
+                verified.damagedChunks.append(entry.chunk)
+                continue
+            }
+            do {
+                try reader.verify(Array(bytes[Int(entry.offset)..<end]), entry: entry, pack: pack)
+            } catch {
+                bad += 1
+                verified.damagedChunks.append(entry.chunk)
+            }
+        }
+        if bad > 0 { problems.append("\(bad) of \(entries.count) blobs failed verification") }
+        verified.problem = problems.isEmpty ? nil : problems.joined(separator: "; ")
+        return verified
     }
 }
