@@ -71,7 +71,7 @@ public struct CheckJob {
         if readData {
             let packs = indexed.sorted().filter { damage[$0] == nil }
             let verifier = PackVerifier(repository: repository)
-            for (pack, verified) in zip(packs, try verifier.verify(packs)) {
+            for (pack, verified) in zip(packs, try verifier.verify(packs.map { ($0, stored[$0]!) })) {
                 report.packsChecked += 1
                 report.bytesRead += verified.bytes
                 report.blobsChecked += verified.blobs
@@ -129,9 +129,11 @@ public struct CheckJob {
     }
 }
 
-/// Reads packs whole and verifies every blob, several packs at once (`workers`, at most four:
-/// each holds one pack in memory). Results come back in the order asked, whatever order the
-/// packs finished in; the first error (a pack that cannot be read) is thrown after all are done.
+/// Reads packs and verifies every blob, several packs at once (`workers`, at most four). A pack
+/// is read in ranged reads of at most `windowBytes` that end at blob boundaries (its SHA-256 taken
+/// as they come), so a worker holds a few MiB, not a whole pack. Results come back in the order
+/// asked, whatever order the packs finished in; the first error (a pack that cannot be read) is
+/// thrown after all are done.
 final class PackVerifier: @unchecked Sendable {
     struct Verified {
         var bytes: Int64 = 0
@@ -143,21 +145,25 @@ final class PackVerifier: @unchecked Sendable {
 
     let repository: Repository
     let workers: Int
+    let windowBytes: Int
     private let lock = NSLock()
     private var next = 0
     private var results: [Result<Verified, any Error>?] = []
 
-    init(repository: Repository, workers: Int = min(4, max(2, ProcessInfo.processInfo.activeProcessorCount))) {
+    init(repository: Repository, workers: Int = min(4, max(2, ProcessInfo.processInfo.activeProcessorCount)),
+         windowBytes: Int = 4 << 20) {
         self.repository = repository
         self.workers = workers
+        self.windowBytes = windowBytes
     }
 
-    func verify(_ packs: [PackID]) throws -> [Verified] {
+    /// Verifies each pack of the given size.
+    func verify(_ packs: [(pack: PackID, size: Int64)]) throws -> [Verified] {
         results = Array(repeating: nil, count: packs.count)
         next = 0
         DispatchQueue.concurrentPerform(iterations: max(1, min(workers, packs.count))) { _ in
             while let index = take(packs.count) {
-                let result = Result { try verify(packs[index]) }
+                let result = Result { try verify(packs[index].pack, size: packs[index].size) }
                 lock.lock()
                 results[index] = result
                 lock.unlock()
@@ -174,32 +180,51 @@ final class PackVerifier: @unchecked Sendable {
         return next - 1
     }
 
-    /// Reads one pack whole and verifies its name and every blob.
-    private func verify(_ pack: PackID) throws -> Verified {
-        let bytes = try repository.store.get(ObjectKey(.data, pack.hex))
-        var verified = Verified(bytes: Int64(bytes.count))
-        var problems: [String] = []
-        if bytes.withUnsafeBytes({ SHA256Digest.hash($0) }) != pack.hash {
-            problems.append("content does not match its name (SHA-256)")
-        }
-        let entries = try repository.catalog.entries(inPack: pack)
+    /// Reads one pack, window by window, and verifies its name and every blob.
+    private func verify(_ pack: PackID, size: Int64) throws -> Verified {
+        var verified = Verified(bytes: size)
+        let entries = try repository.catalog.entries(inPack: pack).sorted { $0.offset < $1.offset }
+        verified.blobs = entries.count
         let reader = BlobReader(repository: repository, workers: 1)
+        var digest = StreamingSHA256()
         var bad = 0
-        for entry in entries {
-            verified.blobs += 1
-            let end = Int(entry.offset) + Int(entry.storedLength)
-            guard entry.offset >= 0, end <= bytes.count else {
-                bad += 1
-                verified.damagedChunks.append(entry.chunk)
-                continue
+        var item = 0
+        var start: Int64 = 0
+        while start < size {
+            // Whole blobs up to the window (at least one); after the last blob, the header and trailer.
+            var end = start
+            var inWindow: [PackEntry] = []
+            while item < entries.count {
+                let entry = entries[item]
+                let entryEnd = entry.offset + Int64(entry.storedLength)
+                if entry.offset < start || entry.storedLength < 0 || entryEnd > size {
+                    // Overlaps a blob already read, or runs past the end: the index and the pack disagree.
+                    bad += 1
+                    verified.damagedChunks.append(entry.chunk)
+                    item += 1
+                    continue
+                }
+                if end > start && entryEnd - start > Int64(windowBytes) { break }
+                end = max(end, entryEnd)
+                inWindow.append(entry)
+                item += 1
             }
-            do {
-                try reader.verify(Array(bytes[Int(entry.offset)..<end]), entry: entry, pack: pack)
-            } catch {
-                bad += 1
-                verified.damagedChunks.append(entry.chunk)
+            if end == start { end = min(size, start + Int64(windowBytes)) }
+            let bytes = try repository.readRange(ofPack: pack, offset: start, length: Int(end - start))
+            bytes.withUnsafeBytes { digest.update($0) }
+            for entry in inWindow {
+                let from = Int(entry.offset - start)
+                do {
+                    try reader.verify(Array(bytes[from..<(from + Int(entry.storedLength))]), entry: entry, pack: pack)
+                } catch {
+                    bad += 1
+                    verified.damagedChunks.append(entry.chunk)
+                }
             }
+            start = end
         }
+        var problems: [String] = []
+        if digest.finalize() != pack.hash { problems.append("content does not match its name (SHA-256)") }
         if bad > 0 { problems.append("\(bad) of \(entries.count) blobs failed verification") }
         verified.problem = problems.isEmpty ? nil : problems.joined(separator: "; ")
         return verified

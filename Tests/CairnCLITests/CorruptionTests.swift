@@ -47,6 +47,43 @@ struct CorruptionTests {
     }
 }
 
+@Suite("check --read-data reads packs in windows")
+struct WindowedCheckTests {
+    /// Packs of 16 MiB are read in windows of at most 4 MiB: a byte flipped deep inside one (in a
+    /// later window) is found, named, and traced to its file; the other packs stay clean.
+    @Test func aFlipInALaterWindowOfALargePackIsFound() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch, initialize: false)
+        try cairn.ok(["init", "--pack-size", "16"])
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 40 << 20, seed: 23))
+        _ = try cairn.backup([source])
+        try cairn.ok(["check", "--read-data"])
+
+        let packs = try FileManager.default.subpathsOfDirectory(atPath: cairn.repository + "/data")
+            .filter { $0.count > 10 }
+            .map { cairn.repository + "/data/" + $0 }
+        let sizes = packs.map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0 }
+        let largest = try #require(zip(packs, sizes).max { $0.1 < $1.1 })
+        #expect(largest.1 > 12 << 20, "a pack near 16 MiB is needed, the largest is \(largest.1) bytes")
+        let fd = open(largest.0, O_RDWR)
+        var byte: UInt8 = 0
+        let offset = off_t(largest.1 / 2 + 12345)
+        pread(fd, &byte, 1, offset)
+        byte ^= 0x10
+        pwrite(fd, &byte, 1, offset)
+        close(fd)
+
+        let check = try cairn.run(["check", "--read-data"])
+        #expect(check.status == 13)
+        #expect(check.stdout.contains(URL(fileURLWithPath: largest.0).lastPathComponent))
+        #expect(check.stdout.contains("content does not match its name"))
+        #expect(check.stdout.contains("1 of "), "exactly one blob is damaged: \(check.stdout)")
+        #expect(check.stdout.contains("dump.bin"))
+    }
+}
+
 @Suite("Keys: several passwords, one master key")
 struct KeyTests {
     @Test func addListRemoveAndChangePasswords() throws {
