@@ -16,18 +16,8 @@ struct CorruptionTests {
         let short = try #require(summary["short_id"] as? String)
 
         // Find the pack holding the first bytes of dump.bin: the oldest data pack written.
-        let packs = try FileManager.default.subpathsOfDirectory(atPath: cairn.repository + "/data")
-            .filter { $0.count > 10 }
-            .map { cairn.repository + "/data/" + $0 }
-            .sorted { (try? FileManager.default.attributesOfItem(atPath: $0)[.modificationDate] as? Date ?? .distantPast)! <
-                      (try? FileManager.default.attributesOfItem(atPath: $1)[.modificationDate] as? Date ?? .distantPast)! }
-        let damaged = try #require(packs.first)
-        let fd = open(damaged, O_RDWR)
-        var byte: UInt8 = 0
-        pread(fd, &byte, 1, 1000)
-        byte ^= 0x40
-        pwrite(fd, &byte, 1, 1000)
-        close(fd)
+        let damaged = try #require(try PackFiles.oldestFirst(in: cairn.repository).first)
+        PackFiles.flipByte(damaged, at: 1000)
 
         let check = try cairn.run(["check", "--read-data"])
         #expect(check.status == 13)
@@ -61,19 +51,11 @@ struct WindowedCheckTests {
         _ = try cairn.backup([source])
         try cairn.ok(["check", "--read-data"])
 
-        let packs = try FileManager.default.subpathsOfDirectory(atPath: cairn.repository + "/data")
-            .filter { $0.count > 10 }
-            .map { cairn.repository + "/data/" + $0 }
+        let packs = try PackFiles.oldestFirst(in: cairn.repository)
         let sizes = packs.map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0 }
         let largest = try #require(zip(packs, sizes).max { $0.1 < $1.1 })
         #expect(largest.1 > 12 << 20, "a pack near 16 MiB is needed, the largest is \(largest.1) bytes")
-        let fd = open(largest.0, O_RDWR)
-        var byte: UInt8 = 0
-        let offset = off_t(largest.1 / 2 + 12345)
-        pread(fd, &byte, 1, offset)
-        byte ^= 0x10
-        pwrite(fd, &byte, 1, offset)
-        close(fd)
+        PackFiles.flipByte(largest.0, at: Int64(largest.1 / 2 + 12345), mask: 0x10)
 
         let check = try cairn.run(["check", "--read-data"])
         #expect(check.status == 13)

@@ -147,18 +147,8 @@ struct RestoreReuseTests {
         try TreeFixtures.write(source + "/other.aof", TreeFixtures.bytes(count: 6 << 20, seed: 49))
         _ = try cairn.backup([source])
         // The oldest data pack holds the first bytes of dump.bin.
-        let packs = try FileManager.default.subpathsOfDirectory(atPath: cairn.repository + "/data")
-            .filter { $0.count > 10 }
-            .map { cairn.repository + "/data/" + $0 }
-            .sorted { (try? FileManager.default.attributesOfItem(atPath: $0)[.modificationDate] as? Date ?? .distantPast)! <
-                      (try? FileManager.default.attributesOfItem(atPath: $1)[.modificationDate] as? Date ?? .distantPast)! }
-        let damaged = try #require(packs.first)
-        let fd = open(damaged, O_RDWR)
-        var byte: UInt8 = 0
-        pread(fd, &byte, 1, 1000)
-        byte ^= 0x40
-        pwrite(fd, &byte, 1, 1000)
-        close(fd)
+        let damaged = try #require(try PackFiles.oldestFirst(in: cairn.repository).first)
+        PackFiles.flipByte(damaged, at: 1000)
 
         let target = scratch.path("restored")
         let run = try cairn.run(["restore", "latest", "--target", target],
