@@ -83,7 +83,7 @@ public struct RestoreJob {
         // 94 MB/s side by side, 441 MB/s one file at a time, reading the shared chunks back from
         // the disk), so files come one at a time there.
         let sideBySide = repository.store.readConcurrency == 1
-        var waiting: LargeFile?
+        var waiting: FileToRestore?
         while let node = try tree.next() {
             guard matcher.includes(node.path) else { continue }
             let destination = target.appending(node.path)
@@ -99,14 +99,18 @@ public struct RestoreJob {
                 waiting = nil
                 try restore(file, writer: writer, result: &result)
             }
-            if node.kind == .file, let minimum = request.sideBySideMinimumBytes, node.size >= minimum, sideBySide {
-                let file = LargeFile(destination: destination, node: node,
-                                     chunks: tree.fork(reader: BlobReader(repository: repository, workers: 1)))
-                if let first = waiting {
-                    waiting = nil
-                    try restoreSideBySide(first, file, writer: writer, result: &result)
+            if node.kind == .file {
+                if let minimum = request.sideBySideMinimumBytes, node.size >= minimum, sideBySide {
+                    let file = FileToRestore(destination: destination, node: node,
+                                             chunks: tree.fork(reader: BlobReader(repository: repository, workers: 1)))
+                    if let first = waiting {
+                        waiting = nil
+                        try restoreSideBySide(first, file, writer: writer, result: &result)
+                    } else {
+                        waiting = file
+                    }
                 } else {
-                    waiting = file
+                    try restore(FileToRestore(destination: destination, node: node, chunks: tree), writer: writer, result: &result)
                 }
                 continue
             }
@@ -117,8 +121,7 @@ public struct RestoreJob {
                     directories.append((destination, node))
                     result.directories += 1
                 case .file:
-                    result.bytes += try writer.file(destination, node: node, chunks: tree, result: &result)
-                    result.files += 1
+                    break   // above
                 case .symlink:
                     try writer.symlink(destination, node: node, result: &result)
                     result.links += 1
@@ -141,8 +144,8 @@ public struct RestoreJob {
         return result
     }
 
-    /// A file whose restore was put off, with a tree reader at its chunk list.
-    private struct LargeFile {
+    /// A file to restore, with a tree reader at its chunk list (its own when the restore is put off).
+    private struct FileToRestore {
         var destination: SystemPath
         var node: TreeNode
         var chunks: TreeReader
@@ -154,7 +157,7 @@ public struct RestoreJob {
     static let sideBySideCacheBytes = 16 << 20
 
     /// Restores one file; a damaged chunk fails that file only (it is listed, not half-written).
-    private func restore(_ file: LargeFile, writer: RestoreWriter, reader: BlobReader? = nil,
+    private func restore(_ file: FileToRestore, writer: RestoreWriter, reader: BlobReader? = nil,
                          cache: DecodedChunkCache? = nil, result: inout RestoreResult) throws {
         do {
             result.bytes += try writer.file(file.destination, node: file.node, chunks: file.chunks, reader: reader,
@@ -170,7 +173,7 @@ public struct RestoreJob {
     /// Restores two large files at once, `second` on a thread of its own with its own reader: the
     /// CPU decodes while the disk writes, and a chunk the two share (a dump.rdb and the AOF base
     /// share most) is decoded once, not decoded for one and read back from the disk for the other.
-    private func restoreSideBySide(_ first: LargeFile, _ second: LargeFile, writer: RestoreWriter,
+    private func restoreSideBySide(_ first: FileToRestore, _ second: FileToRestore, writer: RestoreWriter,
                                    result: inout RestoreResult) throws {
         let cache = DecodedChunkCache(capacity: Self.sideBySideCacheBytes)
         let reader = BlobReader(repository: repository, workers: request.workers)
