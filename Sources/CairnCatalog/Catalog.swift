@@ -113,13 +113,13 @@ public final class Catalog: @unchecked Sendable {
     public func location(of chunk: ChunkID) throws -> ChunkLocation? {
         try locked {
             let query = try connection.statement("""
-                SELECT p.id, c.offset, c.stored_length, c.raw_length, c.kind, c.compression
+                SELECT p.id, c.offset, c.stored_length, c.raw_length, c.kind, c.compression, c.frame_offset
                 FROM chunks c JOIN packs p ON p.rowid = c.pack WHERE c.id = ?
                 """).bind(1, chunk.hash)
             guard try query.step() else { return nil }
             return ChunkLocation(pack: PackID(try query.hash(0)), offset: query.int64(1), storedLength: Int32(query.int64(2)),
                                  rawLength: Int32(query.int64(3)), kind: BlobKind(rawValue: UInt8(query.int64(4))) ?? .data,
-                                 compression: UInt8(query.int64(5)))
+                                 compression: UInt8(query.int64(5)), frameOffset: Int32(query.int64(6)))
         }
     }
 
@@ -128,7 +128,7 @@ public final class Catalog: @unchecked Sendable {
     public func locations(of chunks: [ChunkID]) throws -> [ChunkLocation?] {
         try lockedRead {
             let query = try connection.statement("""
-                SELECT p.id, c.offset, c.stored_length, c.raw_length, c.kind, c.compression
+                SELECT p.id, c.offset, c.stored_length, c.raw_length, c.kind, c.compression, c.frame_offset
                 FROM chunks c JOIN packs p ON p.rowid = c.pack WHERE c.id = ?
                 """)
             var packs: [Hash256: PackID] = [:]
@@ -140,7 +140,7 @@ public final class Catalog: @unchecked Sendable {
                 packs[packHash] = pack
                 return ChunkLocation(pack: pack, offset: query.int64(1), storedLength: Int32(query.int64(2)),
                                      rawLength: Int32(query.int64(3)), kind: BlobKind(rawValue: UInt8(query.int64(4))) ?? .data,
-                                     compression: UInt8(query.int64(5)))
+                                     compression: UInt8(query.int64(5)), frameOffset: Int32(query.int64(6)))
             }
         }
     }
@@ -215,8 +215,8 @@ public final class Catalog: @unchecked Sendable {
         try locked {
             var entries: [PackEntry] = []
             let query = try connection.statement("""
-                SELECT c.id, c.kind, c.compression, c.offset, c.stored_length, c.raw_length
-                FROM chunks c JOIN packs p ON p.rowid = c.pack WHERE p.id = ? ORDER BY c.offset
+                SELECT c.id, c.kind, c.compression, c.offset, c.stored_length, c.raw_length, c.frame_offset
+                FROM chunks c JOIN packs p ON p.rowid = c.pack WHERE p.id = ? ORDER BY c.offset, c.frame_offset
                 """).bind(1, pack.hash)
             while try query.step() { entries.append(try entry(query)) }
             return entries
@@ -226,7 +226,7 @@ public final class Catalog: @unchecked Sendable {
     func entry(_ query: Statement) throws -> PackEntry {
         PackEntry(chunk: ChunkID(try query.hash(0)), kind: BlobKind(rawValue: UInt8(query.int64(1))) ?? .data,
                   compression: UInt8(query.int64(2)), offset: query.int64(3), storedLength: Int32(query.int64(4)),
-                  rawLength: Int32(query.int64(5)))
+                  rawLength: Int32(query.int64(5)), frameOffset: Int32(query.int64(6)))
     }
 
     public func statistics() throws -> CatalogStatistics {
@@ -234,9 +234,15 @@ public final class Catalog: @unchecked Sendable {
             let packs = try connection.statement("SELECT count(*), coalesce(sum(size), 0) FROM packs")
             _ = try packs.step()
             let packCount = Int(packs.int64(0)), packBytes = packs.int64(1)
-            let chunks = try connection.statement("SELECT count(*), coalesce(sum(stored_length), 0), coalesce(sum(raw_length), 0) FROM chunks")
+            let chunks = try connection.statement("SELECT count(*), coalesce(sum(raw_length), 0) FROM chunks")
             _ = try chunks.step()
-            let chunkCount = Int(chunks.int64(0)), stored = chunks.int64(1), raw = chunks.int64(2)
+            let chunkCount = Int(chunks.int64(0)), raw = chunks.int64(1)
+            // A blob holding a frame of several chunks counts once.
+            let blobs = try connection.statement("""
+                SELECT coalesce(sum(stored), 0) FROM (SELECT max(stored_length) AS stored FROM chunks GROUP BY pack, offset)
+                """)
+            _ = try blobs.step()
+            let stored = blobs.int64(0)
             let snapshots = try connection.statement("SELECT count(*) FROM snapshots")
             _ = try snapshots.step()
             return CatalogStatistics(packCount: packCount, packBytes: packBytes, chunkCount: chunkCount,

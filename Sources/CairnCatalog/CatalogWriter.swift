@@ -14,8 +14,8 @@ public final class CatalogWriter {
         let insertPack = "INSERT OR IGNORE INTO packs (id, size, index_id) VALUES (?, ?, ?)"
         let findPack = "SELECT rowid FROM packs WHERE id = ?"
         let insertChunk = """
-            INSERT OR IGNORE INTO chunks (id, pack, offset, stored_length, raw_length, kind, compression)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT OR IGNORE INTO chunks (id, pack, offset, stored_length, raw_length, kind, compression, frame_offset)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """
         for pack in packs {
             try connection.statement(insertPack).bind(1, pack.id.hash).bind(2, pack.size).bind(3, id.hash).run()
@@ -25,7 +25,8 @@ public final class CatalogWriter {
             for entry in pack.entries {
                 try connection.statement(insertChunk).bind(1, entry.chunk.hash).bind(2, rowid).bind(3, entry.offset)
                     .bind(4, Int64(entry.storedLength)).bind(5, Int64(entry.rawLength))
-                    .bind(6, Int64(entry.kind.rawValue)).bind(7, Int64(entry.compression)).run()
+                    .bind(6, Int64(entry.kind.rawValue)).bind(7, Int64(entry.compression))
+                    .bind(8, Int64(entry.frameOffset)).run()
             }
         }
     }
@@ -77,16 +78,21 @@ public final class CatalogWriter {
 }
 
 extension Catalog {
-    /// Per pack: how many blobs and stored bytes are marked used.
+    /// Per pack: how many chunks are marked used, and the stored bytes of blobs that hold a used
+    /// chunk and of blobs that hold none. (A blob holding a frame of chunks is used, and kept
+    /// whole, while any of its chunks is.)
     public func packUsage() throws -> [PackUsage] {
         try locked {
             var usage: [PackUsage] = []
             let query = try connection.statement("""
-                SELECT p.id, p.size, count(c.id),
-                       coalesce(sum(CASE WHEN m.id IS NOT NULL THEN 1 ELSE 0 END), 0),
-                       coalesce(sum(CASE WHEN m.id IS NOT NULL THEN c.stored_length ELSE 0 END), 0),
-                       coalesce(sum(CASE WHEN m.id IS NULL THEN c.stored_length ELSE 0 END), 0)
-                FROM packs p LEFT JOIN chunks c ON c.pack = p.rowid LEFT JOIN marks m ON m.id = c.id
+                SELECT p.id, p.size, coalesce(sum(b.chunks), 0), coalesce(sum(b.used), 0),
+                       coalesce(sum(CASE WHEN b.used > 0 THEN b.stored ELSE 0 END), 0),
+                       coalesce(sum(CASE WHEN b.used = 0 THEN b.stored ELSE 0 END), 0)
+                FROM packs p LEFT JOIN (
+                    SELECT c.pack AS pack, max(c.stored_length) AS stored, count(c.id) AS chunks,
+                           sum(CASE WHEN m.id IS NOT NULL THEN 1 ELSE 0 END) AS used
+                    FROM chunks c LEFT JOIN marks m ON m.id = c.id GROUP BY c.pack, c.offset
+                ) b ON b.pack = p.rowid
                 GROUP BY p.rowid
                 """)
             while try query.step() {
@@ -103,9 +109,9 @@ extension Catalog {
         try locked {
             var entries: [PackEntry] = []
             let query = try connection.statement("""
-                SELECT c.id, c.kind, c.compression, c.offset, c.stored_length, c.raw_length
+                SELECT c.id, c.kind, c.compression, c.offset, c.stored_length, c.raw_length, c.frame_offset
                 FROM chunks c JOIN packs p ON p.rowid = c.pack JOIN marks m ON m.id = c.id
-                WHERE p.id = ? ORDER BY c.offset
+                WHERE p.id = ? ORDER BY c.offset, c.frame_offset
                 """).bind(1, pack.hash)
             while try query.step() { entries.append(try entry(query)) }
             return entries

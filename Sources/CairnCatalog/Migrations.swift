@@ -32,5 +32,9 @@ enum Migrations {
         ("0002-marks", """
         CREATE TABLE marks (id BLOB PRIMARY KEY) WITHOUT ROWID;
         """),
+        // Format version 2: a blob may hold a frame of several chunks.
+        ("0003-frames", """
+        ALTER TABLE chunks ADD COLUMN frame_offset INTEGER NOT NULL DEFAULT 0;
+        """),
     ]
 }

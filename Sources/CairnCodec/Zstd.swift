@@ -60,6 +60,14 @@ public final class ZstdDecompressor {
         return output
     }
 
+    /// The decoded size a frame declares in its header (every frame Cairn writes does), or nil.
+    public static func contentSize(of frame: UnsafeRawBufferPointer) -> Int? {
+        let size = ZSTD_getFrameContentSize(frame.baseAddress, frame.count)
+        // ZSTD_CONTENTSIZE_UNKNOWN and ZSTD_CONTENTSIZE_ERROR are the two largest values.
+        guard size < UInt64.max - 1, size <= UInt64(Int32.max) else { return nil }
+        return Int(size)
+    }
+
     /// Decompresses a frame straight into `output`, which it must fill exactly.
     public func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
         let written = ZSTD_decompressDCtx(context, output.baseAddress, output.count, input.baseAddress, input.count)

@@ -1,4 +1,4 @@
 /// The program's version, recorded in every snapshot.
 public enum CairnVersion {
-    public static let string = "cairn 0.1.0"
+    public static let string = "cairn 0.2.0"
 }

@@ -183,7 +183,7 @@ final class PackVerifier: @unchecked Sendable {
     /// Reads one pack, window by window, and verifies its name and every blob.
     private func verify(_ pack: PackID, size: Int64) throws -> Verified {
         var verified = Verified(bytes: size)
-        let entries = try repository.catalog.entries(inPack: pack).sorted { $0.offset < $1.offset }
+        let entries = try repository.catalog.entries(inPack: pack).sorted { ($0.offset, $0.frameOffset) < ($1.offset, $1.frameOffset) }
         verified.blobs = entries.count
         let reader = BlobReader(repository: repository, workers: 1)
         var digest = StreamingSHA256()
@@ -212,20 +212,25 @@ final class PackVerifier: @unchecked Sendable {
             if end == start { end = min(size, start + Int64(windowBytes)) }
             let bytes = try repository.readRange(ofPack: pack, offset: start, length: Int(end - start))
             bytes.withUnsafeBytes { digest.update($0) }
-            for entry in inWindow {
-                let from = Int(entry.offset - start)
-                do {
-                    try reader.verify(Array(bytes[from..<(from + Int(entry.storedLength))]), entry: entry, pack: pack)
-                } catch {
-                    bad += 1
-                    verified.damagedChunks.append(entry.chunk)
+            // The chunks of one blob (a frame) are verified together.
+            var first = 0
+            while first < inWindow.count {
+                var end = first + 1
+                while end < inWindow.count && inWindow[end].offset == inWindow[first].offset { end += 1 }
+                let from = Int(inWindow[first].offset - start)
+                let failed = bytes.withUnsafeBytes { raw in
+                    reader.verify(UnsafeRawBufferPointer(rebasing: raw[from..<(from + Int(inWindow[first].storedLength))]),
+                                  entries: Array(inWindow[first..<end]), pack: pack)
                 }
+                bad += failed.count
+                verified.damagedChunks += failed
+                first = end
             }
             start = end
         }
         var problems: [String] = []
         if digest.finalize() != pack.hash { problems.append("content does not match its name (SHA-256)") }
-        if bad > 0 { problems.append("\(bad) of \(entries.count) blobs failed verification") }
+        if bad > 0 { problems.append("\(bad) of \(entries.count) chunks failed verification") }
         verified.problem = problems.isEmpty ? nil : problems.joined(separator: "; ")
         return verified
     }

@@ -23,7 +23,13 @@ public final class BlobReader: @unchecked Sendable {
     public func read(_ id: ChunkID) throws -> [UInt8] {
         let location = try locate([id])[0]
         let stored = try repository.readRange(ofPack: location.pack, offset: location.offset, length: Int(location.storedLength))
-        return try decode(stored, id: id, location: location)
+        var plain = [UInt8](repeating: 0, count: Int(location.rawLength))
+        try stored.withUnsafeBytes { raw in
+            try plain.withUnsafeMutableBytes { out in
+                try decodeBlob(raw, chunks: [(id, location, out)], decompressor: decompressors[0])
+            }
+        }
+        return plain
     }
 
     /// Reads and verifies chunks in parallel; results are in the order of `ids`.
@@ -94,11 +100,35 @@ public final class BlobReader: @unchecked Sendable {
     private func decodeRuns(_ ids: [ChunkID], at locations: [ChunkLocation], into output: UnsafeMutableRawBufferPointer,
                             offsets: [Int], cache: DecodedChunkCache?) throws {
         guard !ids.isEmpty else { return }
+        // In pack order (packs in the order the batch first names them): the chunks a batch wants
+        // from one frame are decoded together even when other chunks come between them in the
+        // file, and blobs stored back to back are read together.
+        var packRank: [PackID: Int] = [:]
+        for location in locations where packRank[location.pack] == nil { packRank[location.pack] = packRank.count }
+        let order = locations.indices.sorted { a, b in
+            let x = locations[a], y = locations[b]
+            let rankX = packRank[x.pack]!, rankY = packRank[y.pack]!
+            if rankX != rankY { return rankX < rankY }
+            if x.offset != y.offset { return x.offset < y.offset }
+            if x.frameOffset != y.frameOffset { return x.frameOffset < y.frameOffset }
+            return a < b
+        }
+        if order != Array(locations.indices) {
+            try decodeRunsInOrder(order.map { ids[$0] }, at: order.map { locations[$0] }, into: output,
+                                  offsets: order.map { offsets[$0] }, cache: cache)
+        } else {
+            try decodeRunsInOrder(ids, at: locations, into: output, offsets: offsets, cache: cache)
+        }
+    }
+
+    private func decodeRunsInOrder(_ ids: [ChunkID], at locations: [ChunkLocation], into output: UnsafeMutableRawBufferPointer,
+                                   offsets: [Int], cache: DecodedChunkCache?) throws {
         var runs: [Range<Int>] = []
         var start = 0
         for item in 1...ids.count {
             let continues = item < ids.count && locations[item].pack == locations[item - 1].pack
-                && locations[item].offset == locations[item - 1].offset + Int64(locations[item - 1].storedLength)
+                && (locations[item].offset == locations[item - 1].offset + Int64(locations[item - 1].storedLength)
+                    || locations[item].offset == locations[item - 1].offset)
                 && Int(locations[item].offset - locations[start].offset) + Int(locations[item].storedLength) <= Self.maximumRunBytes
             if !continues {
                 runs.append(start..<item)
@@ -121,13 +151,21 @@ public final class BlobReader: @unchecked Sendable {
                     if let cache, !decoded.isEmpty { cache.insert(Array(wanted[items.prefix(decoded.count)]), decoded) }
                 }
                 try bytes.withUnsafeBytes { raw in
-                    for item in items {
+                    // The chunks of one blob (a frame) are decoded together.
+                    var item = items.lowerBound
+                    while item < items.upperBound {
+                        var end = item + 1
+                        while end < items.upperBound && places[end].sharesBlob(with: places[item]) { end += 1 }
                         let location = places[item]
                         let start = Int(location.offset - first.offset)
                         let stored = UnsafeRawBufferPointer(rebasing: raw[start..<(start + Int(location.storedLength))])
-                        let plain = UnsafeMutableRawBufferPointer(rebasing: target.buffer[starts[item]..<(starts[item] + Int(location.rawLength))])
-                        try self.decode(stored, id: wanted[item], location: location, into: plain, decompressor: decompressors[worker])
-                        if cache != nil { decoded.append(UnsafeRawBufferPointer(plain)) }
+                        let chunks = (item..<end).map { index in
+                            (wanted[index], places[index],
+                             UnsafeMutableRawBufferPointer(rebasing: target.buffer[starts[index]..<(starts[index] + Int(places[index].rawLength))]))
+                        }
+                        try self.decodeBlob(stored, chunks: chunks, decompressor: decompressors[worker])
+                        if cache != nil { decoded += chunks.map { UnsafeRawBufferPointer($0.2) } }
+                        item = end
                     }
                 }
             } catch {
@@ -159,12 +197,27 @@ public final class BlobReader: @unchecked Sendable {
     /// (a single larger chunk is a run of its own).
     static let maximumRunBytes = 4 << 20
 
-    /// Opens, decompresses and verifies one stored blob into `plain` (exactly its raw length).
-    private func decode(_ stored: UnsafeRawBufferPointer, id: ChunkID, location: ChunkLocation,
-                        into plain: UnsafeMutableRawBufferPointer, decompressor: ZstdDecompressor) throws {
-        let compression = CompressionAlgorithm(rawValue: location.compression)
+    /// Opens one stored blob and decodes the chunks wanted from it, each into its `plain` (exactly
+    /// its raw length), then verifies their ids; throws for the first chunk that fails.
+    private func decodeBlob(_ stored: UnsafeRawBufferPointer,
+                            chunks: [(id: ChunkID, location: ChunkLocation, plain: UnsafeMutableRawBufferPointer)],
+                            decompressor: ZstdDecompressor) throws {
+        if let bad = try openBlob(stored, chunks: chunks, decompressor: decompressor).first {
+            let chunk = chunks[bad]
+            throw RepositoryError(.integrity, "chunk \(chunk.id.short) in pack \(chunk.location.pack) does not match its id")
+        }
+    }
+
+    /// Opens one stored blob, decodes the chunks wanted from it and returns the indexes of those
+    /// whose bytes do not match their ids. Throws when the blob itself fails (authentication,
+    /// decompression, lengths), which every chunk in it shares.
+    private func openBlob(_ stored: UnsafeRawBufferPointer,
+                          chunks: [(id: ChunkID, location: ChunkLocation, plain: UnsafeMutableRawBufferPointer)],
+                          decompressor: ZstdDecompressor) throws -> [Int] {
+        let head = chunks[0]
+        let compression = CompressionAlgorithm(rawValue: head.location.compression)
         guard compression != nil else {
-            throw RepositoryError(.integrity, "chunk \(id.short) uses unknown compression \(location.compression)")
+            throw RepositoryError(.integrity, "chunk \(head.id.short) uses unknown compression \(head.location.compression)")
         }
         // Errors inside the closure are about the plaintext (length, zstd); those of `open` itself
         // mean the blob failed authentication.
@@ -172,24 +225,65 @@ public final class BlobReader: @unchecked Sendable {
         do {
             try repository.envelope.open(stored) { opened in
                 do {
-                    if compression == CompressionAlgorithm.none {
-                        guard opened.count == plain.count else {
-                            throw RepositoryError(.integrity, "chunk \(id.short) in pack \(location.pack) has the wrong length")
-                        }
-                        plain.copyMemory(from: opened)
-                    } else {
-                        try decompressor.decompress(opened, into: plain)
-                    }
+                    try Self.decodeFrame(opened, compression: compression!, chunks: chunks, decompressor: decompressor)
                 } catch {
                     contentError = error
                 }
             }
         } catch {
-            throw RepositoryError(.integrity, "chunk \(id.short) in pack \(location.pack) failed authentication", cause: error)
+            throw RepositoryError(.integrity, "chunk \(head.id.short) in pack \(head.location.pack) failed authentication", cause: error)
         }
         if let contentError { throw contentError }
-        guard repository.hasher.id(of: UnsafeRawBufferPointer(plain)) == id else {
-            throw RepositoryError(.integrity, "chunk \(id.short) in pack \(location.pack) does not match its id")
+        return chunks.indices.filter { repository.hasher.id(of: UnsafeRawBufferPointer(chunks[$0].plain)) != chunks[$0].id }
+    }
+
+    /// Frames larger than this are refused rather than decoded into scratch memory.
+    static let maximumFrameBytes = 256 << 20
+
+    /// Fills each chunk's `plain` from a blob's opened plaintext: straight from the decompressor
+    /// when the chunks wanted are the whole frame and lie back to back, else through scratch memory.
+    private static func decodeFrame(_ opened: UnsafeRawBufferPointer, compression: CompressionAlgorithm,
+                                     chunks: [(id: ChunkID, location: ChunkLocation, plain: UnsafeMutableRawBufferPointer)],
+                                     decompressor: ZstdDecompressor) throws {
+        let head = chunks[0]
+        let frameLength: Int
+        if compression == .none {
+            frameLength = opened.count
+        } else {
+            guard let size = ZstdDecompressor.contentSize(of: opened), size <= maximumFrameBytes else {
+                throw RepositoryError(.integrity, "chunk \(head.id.short) in pack \(head.location.pack) is in a frame of unknown or impossible size")
+            }
+            frameLength = size
+        }
+        for chunk in chunks where Int(chunk.location.frameOffset) + chunk.plain.count > frameLength {
+            throw RepositoryError(.integrity, "chunk \(chunk.id.short) in pack \(chunk.location.pack) lies outside its blob (\(frameLength) bytes)")
+        }
+        if compression == .none {
+            for chunk in chunks {
+                let from = Int(chunk.location.frameOffset)
+                chunk.plain.copyMemory(from: UnsafeRawBufferPointer(rebasing: opened[from..<(from + chunk.plain.count)]))
+            }
+            return
+        }
+        // The whole frame, back to back in the output (a chunk alone in its blob, or a run of
+        // chunks restored in the order they were stored)?
+        var whole = head.location.frameOffset == 0
+        var next = head.plain.baseAddress! + head.plain.count, covered = head.plain.count
+        for chunk in chunks.dropFirst() where whole {
+            whole = chunk.plain.baseAddress == next && Int(chunk.location.frameOffset) == covered
+            next += chunk.plain.count
+            covered += chunk.plain.count
+        }
+        if whole && covered == frameLength {
+            try decompressor.decompress(opened, into: UnsafeMutableRawBufferPointer(start: head.plain.baseAddress, count: frameLength))
+            return
+        }
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, frameLength), alignment: 16)
+        defer { scratch.deallocate() }
+        try decompressor.decompress(opened, into: UnsafeMutableRawBufferPointer(rebasing: scratch[0..<frameLength]))
+        for chunk in chunks {
+            let from = Int(chunk.location.frameOffset)
+            chunk.plain.copyMemory(from: UnsafeRawBufferPointer(rebasing: scratch[from..<(from + chunk.plain.count)]))
         }
     }
 
@@ -198,21 +292,25 @@ public final class BlobReader: @unchecked Sendable {
                         hint: "run `cairn check` and `cairn repair index`")
     }
 
-    /// Opens, decompresses and verifies one stored blob.
-    private func decode(_ stored: [UInt8], id: ChunkID, location: ChunkLocation) throws -> [UInt8] {
-        var plain = [UInt8](repeating: 0, count: Int(location.rawLength))
-        try stored.withUnsafeBytes { raw in
-            try plain.withUnsafeMutableBytes { out in
-                try decode(raw, id: id, location: location, into: out, decompressor: decompressors[0])
-            }
+    /// Verifies the chunks of one stored blob given their header entries (used by
+    /// `check --read-data` and prune): returns the chunks that fail, every one of them when the
+    /// blob itself does.
+    public func verify(_ stored: UnsafeRawBufferPointer, entries: [PackEntry], pack: PackID) -> [ChunkID] {
+        guard !entries.isEmpty else { return [] }
+        var total = 0
+        for entry in entries { total += max(0, Int(entry.rawLength)) }
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, total), alignment: 16)
+        defer { output.deallocate() }
+        var at = 0
+        let chunks = entries.map { entry -> (id: ChunkID, location: ChunkLocation, plain: UnsafeMutableRawBufferPointer) in
+            let length = max(0, Int(entry.rawLength))
+            defer { at += length }
+            return (entry.chunk, entry.location(in: pack), UnsafeMutableRawBufferPointer(rebasing: output[at..<(at + length)]))
         }
-        return plain
-    }
-
-    /// Verifies one blob of a pack given its header entry (used by `check --read-data`).
-    public func verify(_ stored: [UInt8], entry: PackEntry, pack: PackID) throws {
-        let location = ChunkLocation(pack: pack, offset: entry.offset, storedLength: entry.storedLength,
-                                     rawLength: entry.rawLength, kind: entry.kind, compression: entry.compression)
-        _ = try decode(stored, id: entry.chunk, location: location)
+        do {
+            return try openBlob(stored, chunks: chunks, decompressor: decompressors[0]).map { entries[$0].chunk }
+        } catch {
+            return entries.map(\.chunk)
+        }
     }
 }

@@ -252,7 +252,8 @@ public final class BlobWriter: @unchecked Sendable {
                 added.newChunks += 1
                 added.addedBytes += Int64(lengths[item])
             }
-            try stage.submit(NewChunks(bytes: copy, lengths: items.map { lengths[$0] }, ids: items.map { chunkIDs[$0] }, kind: job.kind))
+            try stage.submit(NewChunks(bytes: copy, lengths: items.map { lengths[$0] }, ids: items.map { chunkIDs[$0] },
+                                       kind: job.kind, followsPrevious: items.indices.map { $0 > items.startIndex && items[$0 - 1] == items[$0] - 1 }))
             first = last
         }
         condition.lock()
@@ -285,7 +286,8 @@ public final class BlobWriter: @unchecked Sendable {
             added.packs += 1
             for entry in pack.entries {
                 pending.remove(entry.chunk)
-                added.addedStoredBytes += Int64(entry.storedLength)
+                // A blob holding a frame of chunks counts once (each frame written starts at 0).
+                if entry.frameOffset == 0 { added.addedStoredBytes += Int64(entry.storedLength) }
             }
         }
         unindexed.removeAll()

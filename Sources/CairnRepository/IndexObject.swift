@@ -3,27 +3,26 @@ import CairnCodec
 import CairnCore
 
 /// An `index/ID` object: the pack headers of a batch of packs, so the catalog can be rebuilt
-/// without reading every pack. Plaintext: `"CIX1"`, pack count (u32), then per pack: pack id (32),
-/// pack size (u64), entry count (u32), entries in the pack header layout (50 bytes each).
+/// without reading every pack. Plaintext: `"CIX1"` (format 1) or `"CIX2"` (format 2), pack count
+/// (u32), then per pack: pack id (32), pack size (u64), entry count (u32), entries in the pack
+/// header layout of the same format (50 or 54 bytes each).
 enum IndexObject {
-    static let magic: [UInt8] = Array("CIX1".utf8)
-
-    static func encode(_ packs: [PackRecord]) -> [UInt8] {
+    static func encode(_ packs: [PackRecord], layout: PackLayout) -> [UInt8] {
         var writer = ByteWriter()
-        writer.raw(magic)
+        writer.raw(layout.indexMagic)
         writer.u32(UInt32(packs.count))
         for pack in packs {
             writer.hash(pack.id.hash)
             writer.u64(UInt64(pack.size))
             writer.u32(UInt32(pack.entries.count))
-            for entry in pack.entries { PackFormat.encodeEntry(entry, into: &writer) }
+            for entry in pack.entries { PackFormat.encodeEntry(entry, layout: layout, into: &writer) }
         }
         return writer.bytes
     }
 
     static func decode(_ plaintext: [UInt8], id: IndexID) throws -> [PackRecord] {
         var reader = ByteReader(plaintext, what: "index \(id.short)")
-        guard try reader.raw(4) == magic else {
+        guard let layout = PackLayout.index(magic: try reader.raw(4)) else {
             throw RepositoryError(.integrity, "index \(id) has an unknown format")
         }
         let packCount = Int(try reader.u32())
@@ -32,13 +31,13 @@ enum IndexObject {
             let pack = PackID(try reader.hash())
             let size = Int64(try reader.u64())
             let count = Int(try reader.u32())
-            guard count * PackFormat.entrySize <= reader.remaining else {
+            guard count * layout.entrySize <= reader.remaining else {
                 throw RepositoryError(.integrity, "index \(id) is truncated")
             }
             var entries: [PackEntry] = []
             entries.reserveCapacity(count)
             for _ in 0..<count {
-                entries.append(try PackFormat.decodeEntry(from: &reader, what: "index \(id)"))
+                entries.append(try PackFormat.decodeEntry(from: &reader, layout: layout, what: "index \(id)"))
             }
             packs.append(PackRecord(id: pack, size: size, entries: entries))
         }

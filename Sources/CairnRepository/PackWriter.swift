@@ -8,12 +8,14 @@ import CairnCore
 /// names the pack by the SHA-256 of its bytes and hands it to the store.
 final class PackWriter {
     private let path: String
+    private let layout: PackLayout
     private var fd: Int32
     private var digest = StreamingSHA256()
     private(set) var entries: [PackEntry] = []
     private(set) var size: Int64 = 0
 
-    init(spoolDirectory: String) throws {
+    init(spoolDirectory: String, layout: PackLayout) throws {
+        self.layout = layout
         var random = [UInt8](repeating: 0, count: 12)
         for index in random.indices { random[index] = UInt8.random(in: 0...255) }
         path = spoolDirectory + "/pack-" + Hex.encode(random)
@@ -27,11 +29,19 @@ final class PackWriter {
 
     var isEmpty: Bool { entries.isEmpty }
 
-    func append(_ sealed: [UInt8], chunk: ChunkID, kind: BlobKind, compression: CompressionAlgorithm, rawLength: Int) throws {
+    /// Appends one sealed blob holding `chunks`: its frame's plaintext is their bytes back to back
+    /// from `frameOffset` on (one chunk at 0, unless a prune copies what is left of a frame).
+    func append(_ sealed: [UInt8], chunks: [(id: ChunkID, rawLength: Int, frameOffset: Int)], kind: BlobKind,
+                compression: CompressionAlgorithm) throws {
+        precondition(!chunks.isEmpty, "a blob holds at least one chunk")
+        precondition(layout.framesChunks || (chunks.count == 1 && chunks[0].frameOffset == 0), "format 1 holds one chunk per blob")
         try write(sealed)
-        entries.append(PackEntry(chunk: chunk, kind: kind, compression: compression.rawValue,
-                                 offset: size - Int64(sealed.count), storedLength: Int32(sealed.count),
-                                 rawLength: Int32(rawLength)))
+        let offset = size - Int64(sealed.count)
+        for chunk in chunks {
+            entries.append(PackEntry(chunk: chunk.id, kind: kind, compression: compression.rawValue, offset: offset,
+                                     storedLength: Int32(sealed.count), rawLength: Int32(chunk.rawLength),
+                                     frameOffset: Int32(chunk.frameOffset)))
+        }
     }
 
     private func write(_ bytes: [UInt8]) throws {
@@ -53,7 +63,7 @@ final class PackWriter {
     /// Writes the header and trailer and closes the file; returns the pack's record and the
     /// spool path to upload (the caller hands it to the store, or discards it).
     func seal(envelope: Envelope) throws -> (record: PackRecord, path: String) {
-        let header = envelope.seal(PackFormat.encodeHeader(entries))
+        let header = envelope.seal(PackFormat.encodeHeader(entries, layout: layout))
         try write(header)
         var trailer = ByteWriter()
         trailer.u32(UInt32(header.count))

@@ -19,25 +19,35 @@ public final class Repacker {
         self.reader = BlobReader(repository: repository, workers: 1)
     }
 
-    /// Copies `entries` (blobs of `pack`, as the catalog lists them) into the current new pack.
+    /// Copies `entries` (chunks of `pack`, as the catalog lists them, by offset) into the current
+    /// new pack. A blob holding a frame of chunks is copied whole while any of them is listed;
+    /// only the listed ones are named in the new pack.
     public func copy(_ entries: [PackEntry], from pack: PackID) throws {
         guard !entries.isEmpty else { return }
         let bytes = try repository.store.get(ObjectKey(.data, pack.hex))
-        for entry in entries {
-            let start = Int(entry.offset), end = start + Int(entry.storedLength)
-            guard start >= 0, end <= bytes.count else {
+        var item = 0
+        while item < entries.count {
+            let entry = entries[item]
+            var end = item + 1
+            while end < entries.count && entries[end].offset == entry.offset { end += 1 }
+            let blob = Array(entries[item..<end])
+            item = end
+            let start = Int(entry.offset), stop = start + Int(entry.storedLength)
+            guard start >= 0, entry.storedLength >= 0, stop <= bytes.count else {
                 throw RepositoryError(.integrity, "pack \(pack) is shorter than its index says (blob \(entry.chunk.short))",
                                       hint: "run `cairn check --read-data`; prune did not change anything")
             }
-            let stored = Array(bytes[start..<end])
-            try reader.verify(stored, entry: entry, pack: pack)
+            let stored = Array(bytes[start..<stop])
+            if let bad = stored.withUnsafeBytes({ reader.verify($0, entries: blob, pack: pack) }).first {
+                throw RepositoryError(.integrity, "chunk \(bad.short) in pack \(pack) failed verification",
+                                      hint: "run `cairn check --read-data`; prune did not change anything")
+            }
             guard let compression = CompressionAlgorithm(rawValue: entry.compression) else {
                 throw RepositoryError(.integrity, "blob \(entry.chunk.short) in pack \(pack) names unknown compression \(entry.compression)")
             }
-            if writer == nil { writer = try PackWriter(spoolDirectory: repository.store.spoolDirectory) }
-            try writer!.append(stored, chunk: entry.chunk, kind: entry.kind,
-                               compression: compression,
-                               rawLength: Int(entry.rawLength))
+            if writer == nil { writer = try PackWriter(spoolDirectory: repository.store.spoolDirectory, layout: repository.packLayout) }
+            try writer!.append(stored, chunks: blob.map { ($0.chunk, Int($0.rawLength), Int($0.frameOffset)) },
+                               kind: entry.kind, compression: compression)
             copiedBlobs += 1
             copiedBytes += Int64(stored.count)
             if writer!.size >= Int64(repository.config.packSize) { try finishPack() }
@@ -70,7 +80,7 @@ extension Repository {
         var start = 0
         while start < packs.count {
             let slice = Array(packs[start..<min(start + packsPerObject, packs.count)])
-            ids.append(IndexID(try writeSealed(.index, IndexObject.encode(slice))))
+            ids.append(IndexID(try writeSealed(.index, IndexObject.encode(slice, layout: packLayout))))
             start += packsPerObject
         }
         return ids

@@ -98,7 +98,7 @@ extension Repository {
     /// Writes an index object for `packs`, then records it in the catalog.
     @discardableResult
     func writeIndex(_ packs: [PackRecord], beforeCatalog: () -> Void = {}) throws -> IndexID {
-        let id = IndexID(try writeSealed(.index, IndexObject.encode(packs)))
+        let id = IndexID(try writeSealed(.index, IndexObject.encode(packs, layout: packLayout)))
         beforeCatalog()
         try catalog.write { try $0.insertIndex(id, packs: packs) }
         return id

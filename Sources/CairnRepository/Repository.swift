@@ -22,6 +22,9 @@ public final class Repository: @unchecked Sendable {
     /// Sizes and keyed fingerprints for cutting RDB files at key-record boundaries.
     public let recordChunker: ContentDefinedChunker
     public let catalogPath: String
+    /// How packs and index objects are written: format 2 repositories store runs of adjacent new
+    /// chunks as one frame; format 1 ones keep one chunk per blob, so older readers still read them.
+    public var packLayout: PackLayout { PackLayout(formatVersion: config.version) }
 
     init(store: any ObjectStore, config: RepositoryConfig, masterKey: MasterKey, currentKey: KeyID?,
          catalog: Catalog, catalogPath: String, logger: Logger) {

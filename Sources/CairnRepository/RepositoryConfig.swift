@@ -23,7 +23,9 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
     /// Packs are closed once they reach this many bytes.
     public var packSize: Int
 
-    public static let currentVersion = 1
+    /// 2: a blob may hold a frame of several chunks (docs/FORMAT.md, "Packs"). Repositories of
+    /// format 1 are read, and written in their own layout, so older readers keep reading them.
+    public static let currentVersion = 2
     public static let defaultPackSize = 16 << 20
     public static let defaultTreeChunker = ChunkerParameters(minimumSize: 16 << 10, averageSize: 64 << 10, maximumSize: 256 << 10)
 
@@ -35,10 +37,10 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
     public var effectiveRecordChunker: ChunkerParameters { recordChunker ?? Self.defaultRecordChunker }
 
     public static func new(encrypted: Bool, chunker: ChunkerParameters = .standard, compressionLevel: Int = 3,
-                           packSize: Int = defaultPackSize, now: Date) -> RepositoryConfig {
+                           packSize: Int = defaultPackSize, version: Int = currentVersion, now: Date) -> RepositoryConfig {
         var random = [UInt8](repeating: 0, count: 32)
         for index in random.indices { random[index] = UInt8.random(in: 0...255) }
-        return RepositoryConfig(version: currentVersion, id: Hex.encode(random), created: now,
+        return RepositoryConfig(version: version, id: Hex.encode(random), created: now,
                                 encryption: encrypted ? "aes-256-gcm" : "none", chunker: chunker,
                                 treeChunker: defaultTreeChunker, recordChunker: defaultRecordChunker,
                                 compressionLevel: compressionLevel, packSize: packSize)

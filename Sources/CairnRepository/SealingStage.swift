@@ -11,6 +11,9 @@ struct NewChunks {
     let lengths: [Int]
     let ids: [ChunkID]
     let kind: BlobKind
+    /// For each chunk, whether it followed the one before it in the file it was cut from, so the
+    /// two may share a frame (restore reads them together).
+    let followsPrevious: [Bool]
 }
 
 /// The second half of the write path, on its own thread: compress and seal new chunks on
@@ -161,37 +164,62 @@ final class SealingStage: @unchecked Sendable {
         }
     }
 
+    /// Chunks that follow one another in their file are compressed as one frame of at most this
+    /// many bytes (format 2): zstd's per-frame costs dominate 2 KiB record chunks (docs/FORMAT.md).
+    static let frameBytes = 32 << 10
+
+    /// The frames of a job: runs of chunks that follow one another, up to `frameBytes` together
+    /// (a larger chunk is a frame of its own); one chunk each when the layout allows no more.
+    static func frames(lengths: [Int], followsPrevious: [Bool], layout: PackLayout) -> [Range<Int>] {
+        var frames: [Range<Int>] = []
+        var start = 0, bytes = 0
+        for item in lengths.indices {
+            let joins = layout.framesChunks && item > start && followsPrevious[item] && bytes + lengths[item] <= frameBytes
+            if !joins && item > start {
+                frames.append(start..<item)
+                start = item
+                bytes = 0
+            }
+            bytes += lengths[item]
+        }
+        if start < lengths.count { frames.append(start..<lengths.count) }
+        return frames
+    }
+
     private func seal(_ chunks: NewChunks) throws {
         var starts: [Int] = []
-        starts.reserveCapacity(chunks.lengths.count)
+        starts.reserveCapacity(chunks.lengths.count + 1)
         var position = 0
         for length in chunks.lengths {
             starts.append(position)
             position += length
         }
+        starts.append(position)
         let offsets = starts, lengths = chunks.lengths
+        let frames = Self.frames(lengths: lengths, followsPrevious: chunks.followsPrevious, layout: repository.packLayout)
         let shared = SharedBytes(buffer: UnsafeRawBufferPointer(chunks.bytes))
         let envelope = repository.envelope
         let compressors = self.compressors
-        let sealed = ResultSlots<(bytes: [UInt8], compression: CompressionAlgorithm)>(count: lengths.count)
-        let failures = ResultSlots<any Error>(count: lengths.count)
-        Parallel.forEach(count: lengths.count, workers: workers) { worker, item in
-            let plain = UnsafeRawBufferPointer(rebasing: shared.buffer[offsets[item]..<(offsets[item] + lengths[item])])
+        let sealed = ResultSlots<(bytes: [UInt8], compression: CompressionAlgorithm)>(count: frames.count)
+        let failures = ResultSlots<any Error>(count: frames.count)
+        Parallel.forEach(count: frames.count, workers: workers) { worker, frame in
+            let range = frames[frame]
+            let plain = UnsafeRawBufferPointer(rebasing: shared.buffer[offsets[range.lowerBound]..<offsets[range.upperBound]])
             do {
                 if let compressed = try compressors[worker].compress(plain) {
-                    sealed[item] = (envelope.seal(compressed), .zstd)
+                    sealed[frame] = (envelope.seal(compressed), .zstd)
                 } else {
-                    sealed[item] = (envelope.seal(plain), .none)
+                    sealed[frame] = (envelope.seal(plain), .none)
                 }
             } catch {
-                failures[item] = error
+                failures[frame] = error
             }
         }
         var blobs: [(bytes: [UInt8], compression: CompressionAlgorithm)] = []
-        blobs.reserveCapacity(lengths.count)
-        for item in lengths.indices {
-            if let error = failures[item] { throw error }
-            blobs.append(sealed[item]!)
+        blobs.reserveCapacity(frames.count)
+        for frame in frames.indices {
+            if let error = failures[frame] { throw error }
+            blobs.append(sealed[frame]!)
         }
         let ids = chunks.ids, kind = chunks.kind, ready = blobs
         // Written on the append queue while this thread compresses the next job.
@@ -200,10 +228,12 @@ final class SealingStage: @unchecked Sendable {
             defer { appendSlots.signal() }
             guard !isStopping else { return }
             do {
-                for item in ready.indices {
-                    if pack == nil { pack = try PackWriter(spoolDirectory: repository.store.spoolDirectory) }
-                    try pack!.append(ready[item].bytes, chunk: ids[item], kind: kind,
-                                     compression: ready[item].compression, rawLength: lengths[item])
+                for (frame, range) in frames.enumerated() {
+                    if pack == nil {
+                        pack = try PackWriter(spoolDirectory: repository.store.spoolDirectory, layout: repository.packLayout)
+                    }
+                    let members = range.map { (ids[$0], lengths[$0], offsets[$0] - offsets[range.lowerBound]) }
+                    try pack!.append(ready[frame].bytes, chunks: members, kind: kind, compression: ready[frame].compression)
                     if pack!.size >= Int64(repository.config.packSize) { try finishPack() }
                 }
             } catch {

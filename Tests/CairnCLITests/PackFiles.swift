@@ -24,3 +24,30 @@ enum PackFiles {
         close(fd)
     }
 }
+
+extension PackFiles {
+    /// One chunk's entry in a pack header: its blob's offset and its place in the blob's frame.
+    struct Entry: Equatable {
+        var offset: UInt64
+        var frameOffset: UInt32
+    }
+
+    /// The header magic ("CPK1" or "CPK2") and entries of a pack of an unencrypted repository
+    /// (whose envelopes are the algorithm byte 0x00 and the plaintext), read from the file.
+    static func header(ofUnencryptedPack path: String) throws -> (magic: String, entries: [Entry]) {
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        func u32(_ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[at + $1]) << (8 * $1) } }
+        func u64(_ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[at + $1]) << (8 * $1) } }
+        let length = Int(u32(bytes.count - 4))
+        let start = bytes.count - 4 - length
+        guard bytes[start] == 0 else { throw POSIXError(.EINVAL) }
+        let magic = String(decoding: bytes[(start + 1)..<(start + 5)], as: UTF8.self)
+        let count = Int(u32(start + 5))
+        let size = magic == "CPK2" ? 54 : 50
+        let entries = (0..<count).map { index -> Entry in
+            let at = start + 9 + index * size
+            return Entry(offset: u64(at + 34), frameOffset: size == 54 ? u32(at + 50) : 0)
+        }
+        return (magic, entries)
+    }
+}

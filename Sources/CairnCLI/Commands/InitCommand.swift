@@ -15,6 +15,12 @@ struct InitCommand: ParsableCommand {
         EXAMPLES:
           CAIRN_PASSWORD_FILE=/root/.cairn-password cairn init --repo /srv/backups/redis
           cairn init --repo /tmp/scratch --insecure-no-encryption
+          cairn init --repo /srv/backups/shared --format-version 1   # still readable by cairn before 0.2
+
+        FORMAT VERSIONS:
+          2 (default)  runs of adjacent new chunks are compressed as one zstd frame (faster first
+                       backups of Redis dumps, whose record chunks average 2 KiB)
+          1            one chunk per compressed blob: what cairn read and wrote before format 2
         """)
 
     @OptionGroup var options: RepositoryOptions
@@ -28,9 +34,15 @@ struct InitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Target pack size in MiB (1-128).", valueName: "MiB"))
     var packSize = 16
 
+    @Option(help: ArgumentHelp("Repository format (1 or 2; see FORMAT VERSIONS below).", valueName: "N"))
+    var formatVersion = RepositoryConfig.currentVersion
+
     func validate() throws {
         guard (1...19).contains(compressionLevel) else { throw ValidationError("--compression-level must be 1...19") }
         guard (1...128).contains(packSize) else { throw ValidationError("--pack-size must be 1...128 MiB") }
+        guard (1...RepositoryConfig.currentVersion).contains(formatVersion) else {
+            throw ValidationError("--format-version must be 1...\(RepositoryConfig.currentVersion)")
+        }
     }
 
     func run() throws {
@@ -44,7 +56,7 @@ struct InitCommand: ParsableCommand {
         let password = noEncryption ? nil : try PasswordSource.readNew()
         try creating.create()
         let config = RepositoryConfig.new(encrypted: !noEncryption, compressionLevel: compressionLevel,
-                                          packSize: packSize << 20, now: Date())
+                                          packSize: packSize << 20, version: formatVersion, now: Date())
         try Repository.initialize(store: store, config: config, password: password, identity: options.identity)
         if !options.quiet {
             Console.out("created repository \(config.id.prefix(8)) at \(store.location)\(noEncryption ? " (NOT encrypted)" : "")")
