@@ -42,7 +42,7 @@ let package = Package(
         ]),
         .target(name: "CairnPolicy", dependencies: ["CairnCore"]),
         .target(name: "CairnEngine", dependencies: [
-            "CairnCore", "CairnCodec", "CairnCatalog", "CairnRepository", "CairnRedis", "CairnPolicy",
+            "CairnCore", "CairnCodec", "CairnBackends", "CairnCatalog", "CairnRepository", "CairnRedis", "CairnPolicy",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "CairnCLI", dependencies: [

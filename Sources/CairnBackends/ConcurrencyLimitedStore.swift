@@ -35,4 +35,5 @@ public final class ConcurrencyLimitedStore: ObjectStore, ObjectStoreCreating, @u
     public func list(_ kind: ObjectKind) throws -> [ObjectInfo] { try limited { try inner.list(kind) } }
     public func delete(_ key: ObjectKey) throws { try limited { try inner.delete(key) } }
     public func prefetch(_ key: ObjectKey, offset: Int64, length: Int) { inner.prefetch(key, offset: offset, length: length) }
+    public var spoolIsFinal: Bool { inner.spoolIsFinal }
 }

@@ -1,5 +1,15 @@
 import Glibc
 
+/// Linux's O_DIRECT, which Swift's Glibc module does not import (it is behind _GNU_SOURCE); 0
+/// where it is not known.
+#if arch(x86_64) || arch(i386)
+public let systemODirect: Int32 = 0o40000
+#elseif arch(arm64) || arch(arm)
+public let systemODirect: Int32 = 0o200000
+#else
+public let systemODirect: Int32 = 0
+#endif
+
 /// Thin, errno-checked wrappers over the POSIX calls the local store needs.
 enum FileIO {
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {

@@ -9,6 +9,8 @@ public struct LocalStore: ObjectStore {
     /// Packs stay open between ranged reads (see `ReadHandles`).
     private let handles = ReadHandles()
     public var spoolDirectory: String { root + "/tmp" }
+    /// A spool file is renamed into place: nothing reads it back during the backup.
+    public var spoolIsFinal: Bool { true }
 
     /// Opens (does not create) the store at `root`.
     public init(root: String) {

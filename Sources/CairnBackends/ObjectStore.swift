@@ -65,6 +65,10 @@ public protocol ObjectStore: Sendable {
     /// A local directory where the caller may write files to hand to `put(_:contentsOf:)`; on a local
     /// store it is inside the repository, so the hand-off is a rename.
     var spoolDirectory: String { get }
+    /// Whether a spool file handed to `put(_:contentsOf:)` becomes the object itself (a local
+    /// store renames it into place), so nothing reads it back: its writer may bypass the page
+    /// cache. Remote stores read the file again to upload it, from the cache.
+    var spoolIsFinal: Bool { get }
     /// How many reads are worth having in flight at once: 1 where a read costs no waiting (a local
     /// disk's page cache), more where each waits for a round trip (an object store), so a restore
     /// keeps that many ranged GETs going.
@@ -76,6 +80,7 @@ public protocol ObjectStore: Sendable {
 }
 
 extension ObjectStore {
+    public var spoolIsFinal: Bool { false }
     public var readConcurrency: Int { 1 }
     public func prefetch(_ key: ObjectKey, offset: Int64, length: Int) {}
 }

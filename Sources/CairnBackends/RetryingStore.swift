@@ -79,4 +79,5 @@ public final class RetryingStore: ObjectStore, ObjectStoreCreating, Sendable {
     public func list(_ kind: ObjectKind) throws -> [ObjectInfo] { try retrying { try inner.list(kind) } }
     public func delete(_ key: ObjectKey) throws { try retrying { try inner.delete(key) } }
     public func prefetch(_ key: ObjectKey, offset: Int64, length: Int) { inner.prefetch(key, offset: offset, length: length) }
+    public var spoolIsFinal: Bool { inner.spoolIsFinal }
 }

@@ -1,3 +1,4 @@
+import CairnBackends
 import CairnCatalog
 import CairnCore
 import CairnRepository
@@ -492,12 +493,3 @@ final class RestoreStream: @unchecked Sendable {
         return opened.fd >= 0 ? opened : nil
     }
 }
-
-/// Linux's O_DIRECT, which Swift's Glibc module does not import (it is behind _GNU_SOURCE).
-#if arch(x86_64) || arch(i386)
-let systemODirect: Int32 = 0o40000
-#elseif arch(arm64) || arch(arm)
-let systemODirect: Int32 = 0o200000
-#else
-let systemODirect: Int32 = 0
-#endif

@@ -1,3 +1,4 @@
+import CairnBackends
 import CairnCore
 import CairnRepository
 import Foundation

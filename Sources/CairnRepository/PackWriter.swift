@@ -6,6 +6,12 @@ import CairnCore
 
 /// Appends sealed blobs to a pack file in the store's spool directory, then seals the header,
 /// names the pack by the SHA-256 of its bytes and hands it to the store.
+///
+/// With `directIO` (a store whose spool file is the object, `ObjectStore.spoolIsFinal`) the file
+/// is written with O_DIRECT from an aligned staging buffer, in whole blocks (the last one padded,
+/// then the file truncated to its size), so a pack goes to the disk once instead of being copied
+/// into newly allocated page-cache pages first, and a backup does not push the host's cache out.
+/// Where the file system refuses direct I/O, it is written through the page cache.
 final class PackWriter {
     private let path: String
     private let layout: PackLayout
@@ -13,18 +19,32 @@ final class PackWriter {
     private var digest = StreamingSHA256()
     private(set) var entries: [PackEntry] = []
     private(set) var size: Int64 = 0
+    /// Direct I/O: bytes not yet written, from file offset `staged`.
+    private var staging: UnsafeMutableRawBufferPointer?
+    private var stagedCount = 0
+    private var staged: Int64 = 0
 
-    init(spoolDirectory: String, layout: PackLayout) throws {
+    static let block = 4096
+    static let stagingBytes = 1 << 20
+
+    init(spoolDirectory: String, layout: PackLayout, directIO: Bool = false) throws {
         self.layout = layout
         var random = [UInt8](repeating: 0, count: 12)
         for index in random.indices { random[index] = UInt8.random(in: 0...255) }
         path = spoolDirectory + "/pack-" + Hex.encode(random)
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        let flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC
+        fd = -1
+        if directIO && systemODirect != 0 {
+            fd = open(path, flags | systemODirect, 0o600)
+            if fd >= 0 { staging = .allocate(byteCount: Self.stagingBytes, alignment: Self.block) }
+        }
+        if fd < 0 { fd = open(path, flags, 0o600) }
         guard fd >= 0 else { throw StoreError.fromErrno(errno, "create", path: path) }
     }
 
     deinit {
         if fd >= 0 { close(fd) }
+        staging?.deallocate()
     }
 
     var isEmpty: Bool { entries.isEmpty }
@@ -46,18 +66,58 @@ final class PackWriter {
 
     private func write(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { buffer in
-            var done = 0
-            while done < buffer.count {
-                let written = Glibc.write(fd, buffer.baseAddress! + done, buffer.count - done)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw StoreError.fromErrno(errno, "write", path: path)
-                }
-                done += written
-            }
             digest.update(buffer)
+            if let staging {
+                var done = 0
+                while done < buffer.count {
+                    let take = min(buffer.count - done, staging.count - stagedCount)
+                    (staging.baseAddress! + stagedCount).copyMemory(from: buffer.baseAddress! + done, byteCount: take)
+                    stagedCount += take
+                    done += take
+                    if stagedCount == staging.count { try flushStaging(final: false) }
+                }
+            } else {
+                try writeAll(buffer, at: size)
+            }
         }
         size += Int64(bytes.count)
+    }
+
+    /// Writes the staged whole blocks (all of them, the last padded with zeros, when `final`) and
+    /// keeps a partial block for the next write.
+    private func flushStaging(final: Bool) throws {
+        guard let staging, stagedCount > 0 else { return }
+        let whole = stagedCount / Self.block * Self.block
+        var writing = whole
+        if final && whole < stagedCount {
+            writing = whole + Self.block
+            (staging.baseAddress! + stagedCount).initializeMemory(as: UInt8.self, repeating: 0, count: writing - stagedCount)
+        }
+        try writeAll(UnsafeRawBufferPointer(start: staging.baseAddress, count: writing), at: staged)
+        let kept = stagedCount - min(stagedCount, writing)
+        if kept > 0 { staging.baseAddress!.copyMemory(from: staging.baseAddress! + writing, byteCount: kept) }
+        staged += Int64(writing)
+        stagedCount = kept
+    }
+
+    private func writeAll(_ buffer: UnsafeRawBufferPointer, at offset: Int64) throws {
+        var done = 0
+        while done < buffer.count {
+            let written = pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if written < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                let flags = fcntl(fd, F_GETFL)
+                if code == EINVAL && flags >= 0 && flags & systemODirect != 0 {
+                    // The file system refuses this direct write after all: the rest goes through
+                    // the page cache (the blocks are whole, so nothing else changes).
+                    _ = fcntl(fd, F_SETFL, flags & ~systemODirect)
+                    continue
+                }
+                throw StoreError.fromErrno(code, "write", path: path)
+            }
+            done += written
+        }
     }
 
     /// Writes the header and trailer and closes the file; returns the pack's record and the
@@ -68,6 +128,10 @@ final class PackWriter {
         var trailer = ByteWriter()
         trailer.u32(UInt32(header.count))
         try write(trailer.bytes)
+        if staging != nil {
+            try flushStaging(final: true)
+            guard ftruncate(fd, off_t(size)) == 0 else { throw StoreError.fromErrno(errno, "truncate", path: path) }
+        }
         let id = PackID(digest.finalize())
         close(fd)
         fd = -1   // closed: deinit must not close the number again (by then it may be someone else's file or socket)
