@@ -321,13 +321,13 @@ EOF
 grep -q "^bind_port = $proxy_port\$" "$KS/proxy-server.conf" || die "could not derive the proxy configuration from $DIR/etc/proxy-server.conf"
 
 # ---------------------------------------------------------------- processes
-# The proxy and Keystone's server start at once: neither reads the database or the keys before
-# its first request. Meanwhile one Python process runs keystone-manage's db_sync, fernet_setup,
-# credential_setup and bootstrap (each as the command would, but paying for Keystone's imports once).
+# The proxy starts at once (it asks Keystone nothing before its first request). One Python process
+# runs keystone-manage's fernet_setup, credential_setup, db_sync and bootstrap (each as the
+# command would, but paying for Keystone's imports once); Keystone's server starts as soon as the
+# keys are there (it exits at once without them), and does not read the database before its
+# first request, which comes after bootstrap.
 spawn proxy-keystone "$DIR/etc/swift.conf" /usr/bin/swift-proxy-server "$KS/proxy-server.conf" -v
-spawn keystone exec "$PYTHON" "$PYTHON" /usr/bin/keystone-wsgi-public --host 127.0.0.1 --port "$keystone_port" \
-    -- --config-file "$KS/keystone.conf" --config-dir "$KS/keystone.conf.d"
-"$PYTHON" - "$KS" "$(id -un)" "$(id -gn)" "$admin_password" "$REGION" "$auth_url" >>"$DIR/log/keystone-manage.log" 2>&1 <<'EOF' ||
+"$PYTHON" - "$KS" "$(id -un)" "$(id -gn)" "$admin_password" "$REGION" "$auth_url" >>"$DIR/log/keystone-manage.log" 2>&1 <<'EOF' &
 import sqlite3, sys
 from keystone.cmd import cli
 import keystone.conf
@@ -337,19 +337,30 @@ def manage(*arguments):
     print('keystone-manage', arguments[0], flush=True)
     cli.main(argv=base + list(arguments))
     keystone.conf.CONF.clear()
+manage('fernet_setup', '--keystone-user', user, '--keystone-group', group)
+manage('credential_setup', '--keystone-user', user, '--keystone-group', group)
+open(ks + '/keys-ready', 'w').close()
 manage('db_sync')
 # In SQLite's default journal a reader blocks a writer's commit, and Keystone's server, one
 # process, then fails its own writes with "database is locked" (POST /v3/services, every time).
 # With a write-ahead log readers never block the writer.
 if sqlite3.connect(ks + '/keystone.db').execute('PRAGMA journal_mode=WAL').fetchone()[0] != 'wal':
     sys.exit('could not put the database into WAL mode')
-manage('fernet_setup', '--keystone-user', user, '--keystone-group', group)
-manage('credential_setup', '--keystone-user', user, '--keystone-group', group)
 manage('bootstrap', '--bootstrap-password', password, '--bootstrap-username', 'admin', '--bootstrap-project-name', 'admin',
        '--bootstrap-role-name', 'admin', '--bootstrap-region-id', region,
        '--bootstrap-public-url', url, '--bootstrap-internal-url', url)
 EOF
-    die "keystone-manage db_sync, fernet_setup, credential_setup or bootstrap failed (see $DIR/log/keystone-manage.log)"
+manage_pid=$!
+deadline=$(( $(date +%s) + timeout ))
+while [ ! -e "$KS/keys-ready" ] && kill -0 $manage_pid 2>/dev/null && [ "$(date +%s)" -lt $deadline ]; do sleep 0.05; done
+if [ ! -e "$KS/keys-ready" ]; then
+    kill -TERM $manage_pid 2>/dev/null || true
+    wait $manage_pid || true
+    die "keystone-manage fernet_setup or credential_setup failed (see $DIR/log/keystone-manage.log)"
+fi
+spawn keystone exec "$PYTHON" "$PYTHON" /usr/bin/keystone-wsgi-public --host 127.0.0.1 --port "$keystone_port" \
+    -- --config-file "$KS/keystone.conf" --config-dir "$KS/keystone.conf.d"
+wait $manage_pid || die "keystone-manage db_sync or bootstrap failed (see $DIR/log/keystone-manage.log)"
 printf 'OS_AUTH_URL=%s\nOS_USERNAME=admin\nOS_PASSWORD=%s\nOS_PROJECT_NAME=admin\nOS_USER_DOMAIN_NAME=Default\nOS_PROJECT_DOMAIN_NAME=Default\nOS_REGION_NAME=%s\n' \
     "$auth_url" "$admin_password" "$REGION" >"$KS/admin-env"
 chmod 600 "$KS/admin-env"
