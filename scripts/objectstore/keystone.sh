@@ -100,7 +100,7 @@ spawn() {  # NAME COMMAND...
     echo $! >"$DIR/run/$name.pid"
 }
 
-# keystone-manage with our configuration only (an explicit --config-dir keeps oslo.config from
+# keystone-manage (revoke-tokens) with our configuration only (an explicit --config-dir keeps oslo.config from
 # also reading /etc/keystone/keystone.conf.d).
 manage() {
     /usr/bin/keystone-manage --config-file "$DIR/keystone/keystone.conf" --config-dir "$DIR/keystone/keystone.conf.d" "$@" \
@@ -113,7 +113,7 @@ env_value() {  # NAME: from DIR/keystone-env
 
 # A token of `backup` taken before the rotation must be refused by the Keystone proxy, and one
 # taken after it accepted. Prints nothing; exits non-zero with the reason.
-check_tokens() {  # PHASE (before|after) [TOKEN-FILE]
+check_tokens() {  # PHASE (before|after) TOKEN-FILE
     "$PYTHON" - "$1" "$2" "$(env_value OS_AUTH_URL)" "$(env_value OS_USERNAME)" "$(env_value OS_PASSWORD)" \
         "$(env_value OS_PROJECT_NAME)" "$(env_value KEYSTONE_STORAGE_URL)" <<'EOF'
 import json, sys, urllib.error, urllib.request
