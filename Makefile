@@ -14,6 +14,8 @@ SWIFT ?= $(shell for c in "$$(dirname "$$(readlink -f "$$(command -v swiftc 2>/d
 PREFIX ?= /usr/local
 APT_PACKAGES := libzstd-dev libsqlite3-dev pkg-config redis-server redis-tools swift-proxy swift-account swift-container swift-object memcached
 BENCH_PACKAGES := restic borgbackup rdiff-backup zstd time
+# A real Keystone v3 for the object-store tests (scripts/objectstore/keystone.sh; no system service).
+TEST_PACKAGES := python3-keystone python3-keystonemiddleware
 
 .PHONY: all deps build release test demo bench bench-micro redis-timings bench-objectstore install lint clean check-swift
 
@@ -38,6 +40,7 @@ build: deps check-swift
 release: deps check-swift
 	$(SWIFT) build -c release
 
+test: EXTRA_PACKAGES=$(TEST_PACKAGES)
 test: deps check-swift
 	$(SWIFT) build --build-tests
 	CAIRN_BINARY=$(CURDIR)/.build/debug/cairn $(SWIFT) test --skip-build

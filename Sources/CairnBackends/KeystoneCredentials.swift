@@ -10,11 +10,16 @@ public struct KeystoneCredentials: Sendable {
     public var projectName: String
     public var userDomainName: String
     public var projectDomainName: String
+    /// Domains by id (`OS_USER_DOMAIN_ID`, `OS_PROJECT_DOMAIN_ID`, as the dashboard's openrc files
+    /// name them): when set, they are sent instead of the names.
+    public var userDomainID: String?
+    public var projectDomainID: String?
     public var regionName: String?
     public var interface: String
 
     public init(authURL: URL, username: String, password: String, projectName: String,
                 userDomainName: String = "Default", projectDomainName: String = "Default",
+                userDomainID: String? = nil, projectDomainID: String? = nil,
                 regionName: String? = nil, interface: String = "public") {
         self.authURL = authURL
         self.username = username
@@ -22,8 +27,15 @@ public struct KeystoneCredentials: Sendable {
         self.projectName = projectName
         self.userDomainName = userDomainName
         self.projectDomainName = projectDomainName
+        self.userDomainID = userDomainID
+        self.projectDomainID = projectDomainID
         self.regionName = regionName
-        self.interface = interface
+        self.interface = Self.interfaceName(interface)
+    }
+
+    /// "public", "internal" or "admin"; the older catalog spellings ("publicURL", …) are accepted.
+    static func interfaceName(_ text: String) -> String {
+        text.hasSuffix("URL") ? String(text.dropLast(3)) : text
     }
 
     /// `…/v3/auth/tokens`, whether `authURL` names the service root, `/v3` or `/v3/`.
@@ -39,12 +51,19 @@ public struct KeystoneCredentials: Sendable {
             "auth": [
                 "identity": [
                     "methods": ["password"],
-                    "password": ["user": ["name": username, "domain": ["name": userDomainName], "password": password]],
+                    "password": ["user": ["name": username, "domain": Self.domain(id: userDomainID, name: userDomainName),
+                                          "password": password]],
                 ],
-                "scope": ["project": ["name": projectName, "domain": ["name": projectDomainName]]],
+                "scope": ["project": ["name": projectName, "domain": Self.domain(id: projectDomainID, name: projectDomainName)]],
             ],
         ]
         return Array(try JSONSerialization.data(withJSONObject: body))
+    }
+
+    /// A domain by id when one is given, else by name.
+    static func domain(id: String?, name: String) -> [String: String] {
+        if let id { return ["id": id] }
+        return ["name": name]
     }
 
     func authenticate(_ transport: HTTPTransport) throws -> SwiftCredentials {
@@ -59,7 +78,7 @@ public struct KeystoneCredentials: Sendable {
         guard response.status == 201 || response.status == 200 else {
             if response.status == 401 || response.status == 403 {
                 throw StoreError(.failure, "Keystone refused the credentials of \(username) for project \(projectName)",
-                                 hint: "check OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME and the domain names",
+                                 hint: "check OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME and the domains (OS_USER_DOMAIN_NAME or _ID, OS_PROJECT_DOMAIN_NAME or _ID)",
                                  cause: RemoteFailure.status(response.status, detail: response.bodySnippet))
             }
             throw StoreError.http(response, "authenticating at", url.absoluteString)

@@ -29,8 +29,8 @@ public struct CairnCommand: ParsableCommand {
           CAIRN_CACHE_DIR           where catalogs are cached
           XDG_CACHE_HOME            catalogs of remote repositories go to $XDG_CACHE_HOME/cairn/ (default ~/.cache)
           ST_AUTH, ST_USER, ST_KEY  OpenStack Swift TempAuth, for --repo swift://CONTAINER/PREFIX
-          OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME, OS_USER_DOMAIN_NAME,
-          OS_PROJECT_DOMAIN_NAME, OS_REGION_NAME   Keystone v3 for swift:// repositories
+          OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME, OS_USER_DOMAIN_NAME (or _ID),
+          OS_PROJECT_DOMAIN_NAME (or _ID), OS_REGION_NAME, OS_INTERFACE   Keystone v3 for swift:// repositories
           AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION   for --repo s3://HOST[:PORT]/BUCKET/PREFIX
           CAIRN_S3_HTTPS            1 or 0: force https or http for s3:// (default: http on loopback only)
           CAIRN_RESTORE_DIRECT_IO   0: restore and redis-restore write through the page cache, not with O_DIRECT

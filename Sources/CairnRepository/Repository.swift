@@ -76,7 +76,12 @@ public final class Repository: @unchecked Sendable {
     /// and brings the catalog in `cacheDirectory` up to date with the store.
     public static func open(store: any ObjectStore, password: () throws -> String, cacheDirectory: String,
                             logger: Logger) throws -> Repository {
-        guard let configBytes = try? store.get(.config) else {
+        // Only a config that is not there means "no repository": a refused login, a missing
+        // endpoint or an unreadable directory is reported as what it is.
+        let configBytes: [UInt8]
+        do {
+            configBytes = try store.get(.config)
+        } catch let failure as any CairnFailure where failure.category == .inputNotFound {
             throw RepositoryError(.repositoryNotFound, "there is no Cairn repository at \(store.location)",
                                   hint: "check --repo / CAIRN_REPOSITORY, or create one with `cairn init`")
         }

@@ -2,8 +2,8 @@
 import Foundation
 import Testing
 
-/// Keystone does not run here; these check the request we would send and how the token's
-/// catalog is read, on a body shaped like Keystone v3's.
+/// The request we send and how a token's catalog is read, on a body shaped like Keystone v3's
+/// (Tests/CairnCLITests/KeystoneTests.swift runs the binary against a real Keystone).
 @Suite struct KeystoneCatalogTests {
     static let body = Array("""
         {"token": {"catalog": [
@@ -42,5 +42,18 @@ import Testing
         #expect((project?["domain"] as? [String: Any])?["name"] as? String == "Projects")
         let v3 = KeystoneCredentials(authURL: URL(string: "https://id.example/identity/v3")!, username: "u", password: "p", projectName: "x")
         #expect(v3.tokensURL.absoluteString == "https://id.example/identity/v3/auth/tokens")
+    }
+
+    @Test func domainsByIDAndOlderInterfaceNames() throws {
+        let credentials = KeystoneCredentials(authURL: URL(string: "https://id.example/v3")!, username: "backup", password: "pw",
+                                              projectName: "redis", userDomainID: "d-users", projectDomainID: "d-projects",
+                                              interface: "internalURL")
+        #expect(credentials.interface == "internal")
+        let json = try JSONSerialization.jsonObject(with: Data(try credentials.requestBody())) as? [String: Any]
+        let auth = json?["auth"] as? [String: Any]
+        let user = ((auth?["identity"] as? [String: Any])?["password"] as? [String: Any])?["user"] as? [String: Any]
+        #expect(user?["domain"] as? [String: String] == ["id": "d-users"])
+        let project = (auth?["scope"] as? [String: Any])?["project"] as? [String: Any]
+        #expect(project?["domain"] as? [String: String] == ["id": "d-projects"])
     }
 }

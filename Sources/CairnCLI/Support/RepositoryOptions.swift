@@ -131,6 +131,8 @@ struct RepositoryOptions: ParsableArguments {
                 authURL: url, username: user, password: password, projectName: project,
                 userDomainName: Environment.value("OS_USER_DOMAIN_NAME") ?? "Default",
                 projectDomainName: Environment.value("OS_PROJECT_DOMAIN_NAME") ?? "Default",
+                userDomainID: Environment.value("OS_USER_DOMAIN_NAME") == nil ? Environment.value("OS_USER_DOMAIN_ID") : nil,
+                projectDomainID: Environment.value("OS_PROJECT_DOMAIN_NAME") == nil ? Environment.value("OS_PROJECT_DOMAIN_ID") : nil,
                 regionName: Environment.value("OS_REGION_NAME"), interface: Environment.value("OS_INTERFACE") ?? "public"))
         }
         throw CLIError(.usage, "a swift:// repository needs credentials",
