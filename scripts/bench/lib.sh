@@ -215,6 +215,14 @@ sync_tree() { # SRC DST
   done < <(cd "$src" && find . -depth -type d -printf '%P\n' | sed 's|^$|.|')
 }
 
+# Drops every file under the given folders from the page cache (after a sync, so none is dirty):
+# a restore then reads the repository from the disk, as one days after the backup would, whatever
+# each tool's way of writing left in the cache.
+drop_from_page_cache() { # DIR...
+  sync
+  find "$@" -type f -exec dd if={} iflag=nocache count=0 status=none \;
+}
+
 # Gives DST the owner and mode of SRC, touching nothing that already matches (chown and chmod
 # change ctime even when they change nothing else, and ctime tells backup tools a file changed).
 same_attributes() { # SRC DST
