@@ -218,9 +218,13 @@ sync_tree() { # SRC DST
 # Drops every file under the given folders from the page cache (after a sync, so none is dirty):
 # a restore then reads the repository from the disk, as one days after the backup would, whatever
 # each tool's way of writing left in the cache.
-drop_from_page_cache() { # DIR...
+drop_from_page_cache() { # DIR... (folders that do not exist are skipped: not every tool has a cache)
+  local dir
   sync
-  find "$@" -type f -exec dd if={} iflag=nocache count=0 status=none \;
+  for dir in "$@"; do
+    [ -d "$dir" ] && find "$dir" -type f -exec dd if={} iflag=nocache count=0 status=none \;
+  done
+  return 0
 }
 
 # Gives DST the owner and mode of SRC, touching nothing that already matches (chown and chmod
