@@ -10,6 +10,28 @@ public let systemODirect: Int32 = 0o200000
 public let systemODirect: Int32 = 0
 #endif
 
+/// Writes all of `bytes` at `offset` of `fd`; returns 0, or the errno of the write that failed.
+/// A file opened with O_DIRECT whose file system refuses a direct write after all (EINVAL) goes on
+/// through the page cache: callers write whole blocks, so nothing else changes.
+public func positionalWriteAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64) -> Int32 {
+    var done = 0
+    while done < bytes.count {
+        let written = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+        if written < 0 {
+            let code = errno
+            if code == EINTR { continue }
+            let flags = fcntl(fd, F_GETFL)
+            if code == EINVAL && flags >= 0 && flags & systemODirect != 0 {
+                _ = fcntl(fd, F_SETFL, flags & ~systemODirect)
+                continue
+            }
+            return code
+        }
+        done += written
+    }
+    return 0
+}
+
 /// Thin, errno-checked wrappers over the POSIX calls the local store needs.
 enum FileIO {
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {

@@ -315,23 +315,10 @@ final class RestoreWriter: @unchecked Sendable {
     }
 
     private func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64, path: SystemPath) throws {
-        var done = 0
-        while done < bytes.count {
-            let written = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
-            if written < 0 {
-                let code = errno
-                if code == EINTR { continue }
-                let flags = fcntl(fd, F_GETFL)
-                if code == EINVAL && flags >= 0 && flags & systemODirect != 0 {
-                    // The file system refuses this direct write after all: the rest goes through
-                    // the page cache (the blocks are whole, so nothing else changes).
-                    _ = fcntl(fd, F_SETFL, flags & ~systemODirect)
-                    continue
-                }
-                errno = code
-                throw failure("cannot write \(path.string)")
-            }
-            done += written
+        let code = positionalWriteAll(fd, bytes, at: offset)
+        guard code == 0 else {
+            errno = code
+            throw failure("cannot write \(path.string)")
         }
     }
 

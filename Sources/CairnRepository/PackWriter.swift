@@ -101,23 +101,8 @@ final class PackWriter {
     }
 
     private func writeAll(_ buffer: UnsafeRawBufferPointer, at offset: Int64) throws {
-        var done = 0
-        while done < buffer.count {
-            let written = pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
-            if written < 0 {
-                let code = errno
-                if code == EINTR { continue }
-                let flags = fcntl(fd, F_GETFL)
-                if code == EINVAL && flags >= 0 && flags & systemODirect != 0 {
-                    // The file system refuses this direct write after all: the rest goes through
-                    // the page cache (the blocks are whole, so nothing else changes).
-                    _ = fcntl(fd, F_SETFL, flags & ~systemODirect)
-                    continue
-                }
-                throw StoreError.fromErrno(code, "write", path: path)
-            }
-            done += written
-        }
+        let code = positionalWriteAll(fd, buffer, at: offset)
+        guard code == 0 else { throw StoreError.fromErrno(code, "write", path: path) }
     }
 
     /// Writes the header and trailer and closes the file; returns the pack's record and the
