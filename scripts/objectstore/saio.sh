@@ -31,36 +31,8 @@ SERVICES="proxy object container account memcached"
 [ $# -ge 2 ] || usage
 action=$1
 
-# A recorded pid is signalled only when that process still runs with DIR on its command line,
-# so a recycled pid is never touched.
-ours() {  # PID
-    [[ $1 =~ ^[0-9]+$ ]] && [ -r "/proc/$1/cmdline" ] || return 1
-    local state
-    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ "$state" != Z ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$DIR"
-}
-
-stop_all() {
-    local name pid pids=() tries=0
-    for name in $SERVICES; do
-        pid=$(cat "$DIR/run/$name.pid" 2>/dev/null || true)
-        if ours "$pid"; then kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); fi
-    done
-    while [ ${#pids[@]} -gt 0 ]; do
-        local alive=()
-        for pid in "${pids[@]}"; do ours "$pid" && alive+=("$pid"); done
-        pids=("${alive[@]+"${alive[@]}"}")
-        [ ${#pids[@]} -eq 0 ] && break
-        tries=$((tries + 1))
-        if [ $tries -gt 100 ]; then
-            say "sending SIGKILL to ${pids[*]} (no exit 10 s after SIGTERM)"
-            for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-            break
-        fi
-        sleep 0.1
-    done
-    for name in $SERVICES; do rm -f "$DIR/run/$name.pid"; done
-}
+# shellcheck source=pids.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pids.sh"
 
 # Starts one process of a configured DIR, recording its pid in DIR/run/NAME.pid. The launcher
 # (DIR/etc/launch.py) gives it a command line that names DIR.
