@@ -145,16 +145,31 @@ public final class Catalog: @unchecked Sendable {
     public func locations(of chunks: [ChunkID]) throws -> [ChunkLocation?] {
         try lockedRead {
             let query = try connection.statement("""
-                SELECT p.id, c.offset, c.stored_length, c.raw_length, c.kind, c.compression, c.frame_offset
-                FROM chunks c JOIN packs p ON p.rowid = c.pack WHERE c.id = ?
+                SELECT c.pack, c.offset, c.stored_length, c.raw_length, c.kind, c.compression, c.frame_offset
+                FROM chunks c WHERE c.id = ?
                 """)
-            var packs: [Hash256: PackID] = [:]
+            // A batch names a few packs many times: each pack's id is looked up once (not joined
+            // for every chunk), within this read transaction, so a pack row deleted and its rowid
+            // reused by another process cannot be confused with the old one.
+            let packQuery = try connection.statement("SELECT id FROM packs WHERE rowid = ?")
+            var packs: [Int64: PackID] = [:]
+            var last: (row: Int64, pack: PackID)?
             return try chunks.map { chunk in
                 query.reset().bind(1, chunk.hash)
                 guard try query.step() else { return nil }
-                let packHash = try query.hash(0)
-                let pack = packs[packHash] ?? PackID(packHash)
-                packs[packHash] = pack
+                let row = query.int64(0)
+                let pack: PackID
+                if let last, last.row == row {
+                    pack = last.pack
+                } else if let known = packs[row] {
+                    pack = known
+                } else {
+                    // No such pack (the join used to drop the row): the chunk is reported missing.
+                    guard try packQuery.reset().bind(1, row).step() else { return nil }
+                    pack = PackID(try packQuery.hash(0))
+                    packs[row] = pack
+                }
+                last = (row, pack)
                 return ChunkLocation(pack: pack, offset: query.int64(1), storedLength: Int32(query.int64(2)),
                                      rawLength: Int32(query.int64(3)), kind: BlobKind(rawValue: UInt8(query.int64(4))) ?? .data,
                                      compression: UInt8(query.int64(5)), frameOffset: Int32(query.int64(6)))

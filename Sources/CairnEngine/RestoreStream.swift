@@ -32,6 +32,14 @@ final class RestoredChunks: @unchecked Sendable {
         return places[id]
     }
 
+    /// `place(of:)` for each id, under one lock; no lookups at all while nothing is recorded.
+    func places(of ids: [ChunkID]) -> [Place?] {
+        lock.lock()
+        defer { lock.unlock() }
+        if places.isEmpty { return [Place?](repeating: nil, count: ids.count) }
+        return ids.map { places[$0] }
+    }
+
     func path(of file: Int32) -> SystemPath {
         lock.lock()
         defer { lock.unlock() }
@@ -346,12 +354,13 @@ final class RestoreStream: @unchecked Sendable {
             treeDone = true
             return false
         }
+        let places = restored.places(of: ids)
         var lookups: [ChunkID] = []
-        for id in ids where restored.place(of: id) == nil { lookups.append(id) }
+        for (item, id) in ids.enumerated() where places[item] == nil { lookups.append(id) }
         let locations = lookups.isEmpty ? [] : try reader.locate(lookups)
         var next = 0
-        for id in ids {
-            if let place = restored.place(of: id) {
+        for (item, id) in ids.enumerated() {
+            if let place = places[item] {
                 resolved.append((id, .copy(place)))
             } else {
                 resolved.append((id, .decode(locations[next])))

@@ -103,11 +103,23 @@ public final class BlobReader: @unchecked Sendable {
         // In pack order (packs in the order the batch first names them): the chunks a batch wants
         // from one frame are decoded together even when other chunks come between them in the
         // file, and blobs stored back to back are read together.
+        // Consecutive chunks mostly come from one pack: the dictionary is asked only when it changes.
         var packRank: [PackID: Int] = [:]
-        for location in locations where packRank[location.pack] == nil { packRank[location.pack] = packRank.count }
+        var ranks: [Int] = []
+        ranks.reserveCapacity(locations.count)
+        for (item, location) in locations.enumerated() {
+            if item > 0 && locations[item - 1].pack == location.pack {
+                ranks.append(ranks[item - 1])
+            } else if let rank = packRank[location.pack] {
+                ranks.append(rank)
+            } else {
+                packRank[location.pack] = packRank.count
+                ranks.append(packRank.count - 1)
+            }
+        }
         let order = locations.indices.sorted { a, b in
             let x = locations[a], y = locations[b]
-            let rankX = packRank[x.pack]!, rankY = packRank[y.pack]!
+            let rankX = ranks[a], rankY = ranks[b]
             if rankX != rankY { return rankX < rankY }
             if x.offset != y.offset { return x.offset < y.offset }
             if x.frameOffset != y.frameOffset { return x.frameOffset < y.frameOffset }
