@@ -14,27 +14,41 @@ public struct CairnCommand: ParsableCommand {
         content-addressed, deduplicated, zstd-compressed, encrypted chunks, and restores any snapshot.
 
         QUICK START:
-          export CAIRN_REPOSITORY=/srv/backups/redis CAIRN_PASSWORD_FILE=/root/.cairn-password
+          export CAIRN_REPOSITORY=/srv/backups/redis
+          export CAIRN_PASSWORD_FILE=/root/.cairn-password
           cairn init
           cairn backup /var/lib/redis
           cairn snapshots
           cairn restore latest --target /tmp/restore
 
         ENVIRONMENT:
-          CAIRN_REPOSITORY          repository location (instead of --repo)
-          CAIRN_PASSWORD            the password (visible to other users via /proc; prefer the next two)
-          CAIRN_PASSWORD_FILE       file whose first line is the password
-          CAIRN_PASSWORD_COMMAND    command that prints the password
-          CAIRN_NEW_PASSWORD_FILE   new password for `key add` / `key passwd` without a terminal
-          CAIRN_CACHE_DIR           where catalogs are cached
-          XDG_CACHE_HOME            catalogs of remote repositories go to $XDG_CACHE_HOME/cairn/ (default ~/.cache)
-          ST_AUTH, ST_USER, ST_KEY  OpenStack Swift TempAuth, for --repo swift://CONTAINER/PREFIX
-          OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME, OS_USER_DOMAIN_NAME (or _ID),
-          OS_PROJECT_DOMAIN_NAME (or _ID), OS_REGION_NAME, OS_INTERFACE   Keystone v3 for swift:// repositories
-          AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION   for --repo s3://HOST[:PORT]/BUCKET/PREFIX
-          CAIRN_S3_HTTPS            1 or 0: force https or http for s3:// (default: http on loopback only)
-          CAIRN_RESTORE_DIRECT_IO   0: restore and redis-restore write through the page cache, not with O_DIRECT
-          CAIRN_RESTORE_SIDE_BY_SIDE_BYTES   files this large (default 67108864) are restored two at a time (local repositories); 0: never
+          CAIRN_REPOSITORY        repository location (instead of --repo)
+          CAIRN_PASSWORD          the password (other users can read it in /proc;
+                                  prefer the next two)
+          CAIRN_PASSWORD_FILE     file whose first line is the password
+          CAIRN_PASSWORD_COMMAND  command that prints the password
+          CAIRN_NEW_PASSWORD_FILE new password for `key add` / `key passwd`
+                                  without a terminal
+          CAIRN_CACHE_DIR         where catalogs are cached
+          XDG_CACHE_HOME          catalogs of remote repositories go to
+                                  $XDG_CACHE_HOME/cairn/ (default ~/.cache)
+          ST_AUTH, ST_USER, ST_KEY
+                                  OpenStack Swift TempAuth, for
+                                  --repo swift://CONTAINER/PREFIX
+          OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME,
+          OS_USER_DOMAIN_NAME (or _ID), OS_PROJECT_DOMAIN_NAME (or _ID),
+          OS_REGION_NAME, OS_INTERFACE
+                                  Keystone v3, for swift:// repositories
+          AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION
+                                  for --repo s3://HOST[:PORT]/BUCKET/PREFIX
+          CAIRN_S3_HTTPS          1 or 0: force https or http for s3://
+                                  (default: http on loopback only)
+          CAIRN_RESTORE_DIRECT_IO 0: restore and redis-restore write through
+                                  the page cache, not with O_DIRECT
+          CAIRN_RESTORE_SIDE_BY_SIDE_BYTES
+                                  files this large (default 67108864) are
+                                  restored two at a time (local repositories);
+                                  0: never
 
         \(ExitCodes.helpText)
         """,

@@ -22,9 +22,12 @@ struct BackupCommand: ParsableCommand {
 
         EXAMPLES:
           cairn backup --redis redis://127.0.0.1:6379 --tag nightly
-          REDISCLI_AUTH=secret cairn backup --redis redis://10.0.0.5:6379 --data-dir /var/lib/redis
-          cairn backup --redis redis://10.0.0.5:6379 --via replication   # from another host
-          cairn backup /var/lib/redis                       # a stopped server's directory
+          REDISCLI_AUTH=secret cairn backup --redis redis://10.0.0.5:6379 \\
+              --data-dir /var/lib/redis
+          # from another host:
+          cairn backup --redis redis://10.0.0.5:6379 --via replication
+          # a stopped server's directory:
+          cairn backup /var/lib/redis
           cairn backup --tag nightly --json /var/lib/redis
         """)
 

@@ -13,14 +13,18 @@ struct InitCommand: ParsableCommand {
         Keep the password safe: without it the backups cannot be read. Add more passwords with `cairn key add`.
 
         EXAMPLES:
-          CAIRN_PASSWORD_FILE=/root/.cairn-password cairn init --repo /srv/backups/redis
+          CAIRN_PASSWORD_FILE=/root/.cairn-password \\
+              cairn init --repo /srv/backups/redis
           cairn init --repo /tmp/scratch --insecure-no-encryption
-          cairn init --repo /srv/backups/shared --format-version 1   # still readable by cairn before 0.2
+          # still readable by cairn before 0.2:
+          cairn init --repo /srv/backups/shared --format-version 1
 
         FORMAT VERSIONS:
-          2 (default)  runs of adjacent new chunks are compressed as one zstd frame (faster first
-                       backups of Redis dumps, whose record chunks average 2 KiB)
-          1            one chunk per compressed blob: what cairn read and wrote before format 2
+          2 (default)  runs of adjacent new chunks are compressed as one zstd
+                       frame (faster first backups of Redis dumps, whose
+                       record chunks average 2 KiB)
+          1            one chunk per compressed blob: what cairn read and
+                       wrote before format 2
         """)
 
     @OptionGroup var options: RepositoryOptions

@@ -14,7 +14,8 @@ struct InspectRDBCommand: ParsableCommand {
 
         EXAMPLES:
           cairn inspect-rdb /var/lib/redis/dump.rdb
-          cairn inspect-rdb --json /var/lib/redis/appendonlydir/appendonly.aof.3.base.rdb
+          cairn inspect-rdb --json \\
+              /var/lib/redis/appendonlydir/appendonly.aof.3.base.rdb
         """)
 
     @Argument(help: "The RDB file.")

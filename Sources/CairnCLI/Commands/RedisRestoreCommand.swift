@@ -17,9 +17,12 @@ struct RedisRestoreCommand: ParsableCommand {
         snapshot (keys whose TTL passed since the backup excepted). --dry-run prints the plan only.
 
         EXAMPLES:
-          cairn redis-restore latest --redis redis://127.0.0.1:6379 --conf /etc/redis/redis.conf \\
-              --stop-command 'systemctl stop redis-server' --start-command 'systemctl start redis-server'
-          cairn redis-restore --at 1D --data-dir /var/lib/redis --owner redis:redis --dry-run
+          cairn redis-restore latest --redis redis://127.0.0.1:6379 \\
+              --conf /etc/redis/redis.conf \\
+              --stop-command 'systemctl stop redis-server' \\
+              --start-command 'systemctl start redis-server'
+          cairn redis-restore --at 1D --data-dir /var/lib/redis \\
+              --owner redis:redis --dry-run
         """)
 
     @OptionGroup var options: RepositoryOptions

@@ -15,8 +15,8 @@ struct ScheduleCommand: ParsableCommand {
 
         EXAMPLES:
           cairn schedule --repo /srv/backups/redis --redis redis://127.0.0.1:6379
-          cairn schedule --repo /srv/backups/redis --redis redis://127.0.0.1:6379 --at 02:30 \\
-              --keep-daily 14 --keep-weekly 8 --keep-monthly 12 --install
+          cairn schedule --repo /srv/backups/redis --redis redis://127.0.0.1:6379 \\
+              --at 02:30 --keep-daily 14 --keep-weekly 8 --keep-monthly 12 --install
         """)
 
     @Option(name: [.customLong("repo"), .customShort("r")], help: ArgumentHelp("Repository location (absolute path). Default: $CAIRN_REPOSITORY.", valueName: "repo"))

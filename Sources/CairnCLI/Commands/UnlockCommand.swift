@@ -11,7 +11,8 @@ struct UnlockCommand: ParsableCommand {
 
         EXAMPLES:
           cairn unlock
-          cairn unlock --remove-all      # only when you know no cairn process uses the repository
+          # only when you know no cairn process uses the repository:
+          cairn unlock --remove-all
         """)
 
     @OptionGroup var options: RepositoryOptions

@@ -26,8 +26,23 @@ public enum ExitCodes {
         table.first { $0.category == category }?.code ?? 1
     }
 
+    /// The table for `--help`, meanings wrapped under themselves: the help is printed 80 columns
+    /// wide, and a longer line would be wrapped to the left margin, out of the table.
     static var helpText: String {
-        "EXIT CODES:\n" + table.map { "  \(String($0.code).padding(toLength: 4, withPad: " ", startingAt: 0)) \($0.meaning)" }
-            .joined(separator: "\n")
+        let indent = "       "
+        return "EXIT CODES:\n" + table.map { entry in
+            var lines: [String] = []
+            var line = "  " + String(entry.code).padding(toLength: 4, withPad: " ", startingAt: 0)
+            for word in entry.meaning.split(separator: " ") {
+                if line.count + 1 + word.count > 80 {
+                    lines.append(line)
+                    line = indent + word
+                } else {
+                    line += " " + word
+                }
+            }
+            lines.append(line)
+            return lines.joined(separator: "\n")
+        }.joined(separator: "\n")
     }
 }
