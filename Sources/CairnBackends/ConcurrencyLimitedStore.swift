@@ -36,4 +36,8 @@ public final class ConcurrencyLimitedStore: ObjectStore, ObjectStoreCreating, @u
     public func delete(_ key: ObjectKey) throws { try limited { try inner.delete(key) } }
     public func prefetch(_ key: ObjectKey, offset: Int64, length: Int) { inner.prefetch(key, offset: offset, length: length) }
     public var spoolIsFinal: Bool { inner.spoolIsFinal }
+    public var wantsContentDigests: Bool { inner.wantsContentDigests }
+    public func put(_ key: ObjectKey, contentsOf path: String, digests: ContentDigests) throws {
+        try limited { try inner.put(key, contentsOf: path, digests: digests) }
+    }
 }

@@ -77,10 +77,34 @@ public protocol ObjectStore: Sendable {
     /// to read them in the background, so a read from a cold disk does not wait when it comes.
     /// Never fails; a store with nothing to gain does nothing.
     func prefetch(_ key: ObjectKey, offset: Int64, length: Int)
+    /// Whether `put(_:contentsOf:digests:)` uses the digests: a remote store sends them with the
+    /// upload (Swift's `ETag`, S3's `Content-MD5` and payload hash), and would otherwise read the
+    /// file again to compute them.
+    var wantsContentDigests: Bool { get }
+    /// `put(_:contentsOf:)` of a file whose digests its writer computed as it wrote it. The server
+    /// then checks the bytes it receives against what was written, not against what was read back.
+    func put(_ key: ObjectKey, contentsOf path: String, digests: ContentDigests) throws
+}
+
+/// Digests of a file's bytes, computed by the code that wrote it (see `ObjectStore.wantsContentDigests`).
+public struct ContentDigests: Sendable, Equatable {
+    public var md5: [UInt8]
+    public var sha256: [UInt8]
+    public var size: Int64
+
+    public init(md5: [UInt8], sha256: [UInt8], size: Int64) {
+        self.md5 = md5
+        self.sha256 = sha256
+        self.size = size
+    }
 }
 
 extension ObjectStore {
     public var spoolIsFinal: Bool { false }
     public var readConcurrency: Int { 1 }
     public func prefetch(_ key: ObjectKey, offset: Int64, length: Int) {}
+    public var wantsContentDigests: Bool { false }
+    public func put(_ key: ObjectKey, contentsOf path: String, digests: ContentDigests) throws {
+        try put(key, contentsOf: path)
+    }
 }

@@ -141,6 +141,19 @@ public final class S3Store: ObjectStore, ObjectStoreCreating, @unchecked Sendabl
         unlink(path)
     }
 
+    public var wantsContentDigests: Bool { true }
+
+    /// The same, with the MD5 and SHA-256 its writer computed (a pack's SHA-256 is its name): the
+    /// file is not read, nor hashed, an extra time.
+    public func put(_ key: ObjectKey, contentsOf path: String, digests: ContentDigests) throws {
+        guard digests.sha256.count == 32 else {
+            try put(key, contentsOf: path)
+            return
+        }
+        try upload(key, body: .file(path), digest: UploadDigest(digests))
+        unlink(path)
+    }
+
     private func upload(_ key: ObjectKey, body: HTTPBody, digest: UploadDigest) throws {
         let headers = ["Content-MD5": digest.md5Base64, "Content-Type": "application/octet-stream",
                        "Content-Length": String(digest.size)]

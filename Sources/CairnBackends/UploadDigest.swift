@@ -21,6 +21,13 @@ struct UploadDigest {
         size = Int64(bytes.count)
     }
 
+    /// What the file's writer computed (`ContentDigests`); `sha256` may be empty when not asked for.
+    init(_ digests: ContentDigests) {
+        md5 = digests.md5
+        sha256 = digests.sha256
+        size = digests.size
+    }
+
     /// Reads the file at `path` once, in 1 MiB pieces.
     init(file path: String, withSHA256: Bool) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

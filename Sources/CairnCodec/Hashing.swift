@@ -32,6 +32,21 @@ public enum SHA256Digest {
 }
 
 /// Incremental SHA-256 for pack files written piece by piece.
+/// MD5 over bytes given piece by piece: what Swift's `ETag` and S3's `Content-MD5` carry.
+public struct StreamingMD5 {
+    private var state = Insecure.MD5()
+
+    public init() {}
+
+    public mutating func update(_ data: UnsafeRawBufferPointer) {
+        state.update(bufferPointer: data)
+    }
+
+    public mutating func finalize() -> [UInt8] {
+        Array(state.finalize())
+    }
+}
+
 public struct StreamingSHA256 {
     private var state = SHA256()
 

@@ -25,7 +25,7 @@ final class PackUploader: @unchecked Sendable {
 
     /// Starts uploading the spool file at `path` as pack `record`. The file is the uploader's
     /// from now on: moved into the store, or removed when the upload fails.
-    func submit(_ record: PackRecord, path: String) throws {
+    func submit(_ record: PackRecord, path: String, digests: ContentDigests? = nil) throws {
         condition.lock()
         while inFlight >= limit && failure == nil { condition.wait() }
         if let failure {
@@ -35,15 +35,19 @@ final class PackUploader: @unchecked Sendable {
         }
         inFlight += 1
         condition.unlock()
-        let thread = Thread { [self] in upload(record, path: path) }
+        let thread = Thread { [self] in upload(record, path: path, digests: digests) }
         thread.name = "cairn-upload"
         thread.start()
     }
 
-    private func upload(_ record: PackRecord, path: String) {
+    private func upload(_ record: PackRecord, path: String, digests: ContentDigests?) {
         var outcome: (any Error)?
         do {
-            try store.put(ObjectKey(.data, record.id.hex), contentsOf: path)
+            if let digests {
+                try store.put(ObjectKey(.data, record.id.hex), contentsOf: path, digests: digests)
+            } else {
+                try store.put(ObjectKey(.data, record.id.hex), contentsOf: path)
+            }
             faults.reach(.afterPackUpload)
         } catch {
             unlink(path)

@@ -12,11 +12,16 @@ import CairnCore
 /// then the file truncated to its size), so a pack goes to the disk once instead of being copied
 /// into newly allocated page-cache pages first, and a backup does not push the host's cache out.
 /// Where the file system refuses direct I/O, it is written through the page cache.
+///
+/// With `md5` (a remote store, `ObjectStore.wantsContentDigests`) the MD5 is computed as the bytes
+/// are written, so the upload sends it without reading the file again; the server then checks what
+/// it receives against what was written.
 final class PackWriter {
     private let path: String
     private let layout: PackLayout
     private var fd: Int32
     private var digest = StreamingSHA256()
+    private var md5: StreamingMD5?
     private(set) var entries: [PackEntry] = []
     private(set) var size: Int64 = 0
     /// Direct I/O: bytes not yet written, from file offset `staged`.
@@ -27,8 +32,9 @@ final class PackWriter {
     static let block = 4096
     static let stagingBytes = 1 << 20
 
-    init(spoolDirectory: String, layout: PackLayout, directIO: Bool = false) throws {
+    init(spoolDirectory: String, layout: PackLayout, directIO: Bool = false, md5: Bool = false) throws {
         self.layout = layout
+        self.md5 = md5 ? StreamingMD5() : nil
         var random = [UInt8](repeating: 0, count: 12)
         for index in random.indices { random[index] = UInt8.random(in: 0...255) }
         path = spoolDirectory + "/pack-" + Hex.encode(random)
@@ -67,6 +73,7 @@ final class PackWriter {
     private func write(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { buffer in
             digest.update(buffer)
+            md5?.update(buffer)
             if let staging {
                 var done = 0
                 while done < buffer.count {
@@ -105,9 +112,9 @@ final class PackWriter {
         guard code == 0 else { throw StoreError.fromErrno(code, "write", path: path) }
     }
 
-    /// Writes the header and trailer and closes the file; returns the pack's record and the
-    /// spool path to upload (the caller hands it to the store, or discards it).
-    func seal(envelope: Envelope) throws -> (record: PackRecord, path: String) {
+    /// Writes the header and trailer and closes the file; returns the pack's record, the spool path
+    /// to upload (the caller hands it to the store, or discards it) and, with `md5`, its digests.
+    func seal(envelope: Envelope) throws -> (record: PackRecord, path: String, digests: ContentDigests?) {
         let header = envelope.seal(PackFormat.encodeHeader(entries, layout: layout))
         try write(header)
         var trailer = ByteWriter()
@@ -120,13 +127,18 @@ final class PackWriter {
         let id = PackID(digest.finalize())
         close(fd)
         fd = -1   // closed: deinit must not close the number again (by then it may be someone else's file or socket)
-        return (PackRecord(id: id, size: size, entries: entries), path)
+        let digests = md5.map { var state = $0; return ContentDigests(md5: state.finalize(), sha256: id.hash.bytes, size: size) }
+        return (PackRecord(id: id, size: size, entries: entries), path, digests)
     }
 
     /// Seals the pack, uploads it on the calling thread, and returns its record.
     func finish(envelope: Envelope, store: any ObjectStore) throws -> PackRecord {
-        let (record, path) = try seal(envelope: envelope)
-        try store.put(ObjectKey(.data, record.id.hex), contentsOf: path)
+        let (record, path, digests) = try seal(envelope: envelope)
+        if let digests {
+            try store.put(ObjectKey(.data, record.id.hex), contentsOf: path, digests: digests)
+        } else {
+            try store.put(ObjectKey(.data, record.id.hex), contentsOf: path)
+        }
         return record
     }
 

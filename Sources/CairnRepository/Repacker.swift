@@ -46,7 +46,8 @@ public final class Repacker {
                 throw RepositoryError(.integrity, "blob \(entry.chunk.short) in pack \(pack) names unknown compression \(entry.compression)")
             }
             if writer == nil { writer = try PackWriter(spoolDirectory: repository.store.spoolDirectory, layout: repository.packLayout,
-                                                                      directIO: repository.store.spoolIsFinal) }
+                                                                      directIO: repository.store.spoolIsFinal,
+                                                                      md5: repository.store.wantsContentDigests) }
             try writer!.append(stored, chunks: blob.map { ($0.chunk, Int($0.rawLength), Int($0.frameOffset)) },
                                kind: entry.kind, compression: compression)
             copiedBlobs += 1

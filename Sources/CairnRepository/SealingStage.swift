@@ -231,7 +231,8 @@ final class SealingStage: @unchecked Sendable {
                 for (frame, range) in frames.enumerated() {
                     if pack == nil {
                         pack = try PackWriter(spoolDirectory: repository.store.spoolDirectory, layout: repository.packLayout,
-                                              directIO: repository.store.spoolIsFinal)
+                                              directIO: repository.store.spoolIsFinal,
+                                              md5: repository.store.wantsContentDigests)
                     }
                     let members = range.map { (ids[$0], lengths[$0], offsets[$0] - offsets[range.lowerBound]) }
                     try pack!.append(ready[frame].bytes, chunks: members, kind: kind, compression: ready[frame].compression)
@@ -248,8 +249,8 @@ final class SealingStage: @unchecked Sendable {
         guard let open = pack else { return }
         pack = nil
         do {
-            let (record, path) = try open.seal(envelope: repository.envelope)
-            try uploader.submit(record, path: path)
+            let (record, path, digests) = try open.seal(envelope: repository.envelope)
+            try uploader.submit(record, path: path, digests: digests)
         } catch {
             open.discard()
             throw error

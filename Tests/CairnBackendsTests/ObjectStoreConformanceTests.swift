@@ -1,4 +1,4 @@
-import CairnBackends
+@testable import CairnBackends
 import CairnCore
 import Dispatch
 import Foundation
@@ -152,6 +152,37 @@ extension ObjectStoreTests {
             #expect(back.count == content.count)
             #expect(back == content)
             #expect(try store.get(key, offset: Int64(20 << 20) - 1000, length: 1000) == Array(content.suffix(1000)))
+        }
+
+        /// A pack's writer computes its digests as it writes it; remote stores send them instead of
+        /// reading the file again, and the server checks the bytes against them: a wrong MD5 is an
+        /// upload refused (and nothing stored), not a damaged object.
+        @Test(arguments: StoreKind.selected)
+        func digestsFromTheWriterAreSentAndChecked(_ kind: StoreKind) throws {
+            let (store, cleanUp) = try kind.makeStore()
+            defer { cleanUp() }
+            #expect(store.wantsContentDigests == (kind != .local))
+            let content = Self.bytes(3 << 20, seed: 8)
+            let computed = UploadDigest(bytes: content, withSHA256: true)
+            let right = ContentDigests(md5: computed.md5, sha256: computed.sha256, size: Int64(content.count))
+            let spooled = store.spoolDirectory + "/pack-digests"
+            try Data(content).write(to: URL(fileURLWithPath: spooled))
+            try store.put(Self.packKey(8), contentsOf: spooled, digests: right)
+            #expect(try store.get(Self.packKey(8)) == content)
+
+            var wrong = right
+            wrong.md5[0] ^= 0xff
+            let again = store.spoolDirectory + "/pack-digests-wrong"
+            try Data(content).write(to: URL(fileURLWithPath: again))
+            if kind == .local {
+                // A local store has no server to check: it ignores digests.
+                try store.put(Self.packKey(9), contentsOf: again, digests: wrong)
+                #expect(try store.get(Self.packKey(9)) == content)
+            } else {
+                #expect(throws: (any Error).self) { try store.put(Self.packKey(9), contentsOf: again, digests: wrong) }
+                #expect(try store.stat(Self.packKey(9)) == nil)
+                try? FileManager.default.removeItem(atPath: again)
+            }
         }
 
         @Test(arguments: StoreKind.selected)
