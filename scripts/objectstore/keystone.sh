@@ -268,29 +268,12 @@ use = egg:swift#keystoneauth
 reseller_prefix = AUTH_
 operator_roles = admin, member
 
-[filter:cache]
-use = egg:swift#memcache
-memcache_servers = $(sed -n 's/^memcache_servers = //p' "$DIR/etc/proxy-server.conf")
-
-[filter:catch_errors]
-use = egg:swift#catch_errors
-[filter:gatekeeper]
-use = egg:swift#gatekeeper
-[filter:healthcheck]
-use = egg:swift#healthcheck
-[filter:proxy-logging]
-use = egg:swift#proxy_logging
-[filter:listing_formats]
-use = egg:swift#listing_formats
-[filter:copy]
-use = egg:swift#copy
-[filter:slo]
-use = egg:swift#slo
-[filter:dlo]
-use = egg:swift#dlo
 EOF
+  # The filters both proxies use, from [filter:cache] (the same memcached) to the end, as saio.sh wrote them.
+  sed -n '/^\[filter:cache\]/,$p' "$DIR/etc/proxy-server.conf"
 } >"$KS/proxy-server.conf"
-grep -q "^bind_port = $proxy_port\$" "$KS/proxy-server.conf" || die "could not derive the proxy configuration from $DIR/etc/proxy-server.conf"
+grep -q "^bind_port = $proxy_port\$" "$KS/proxy-server.conf" && grep -q '^\[filter:dlo\]' "$KS/proxy-server.conf" ||
+  die "could not derive the proxy configuration from $DIR/etc/proxy-server.conf"
 
 # ---------------------------------------------------------------- processes
 # The proxy starts at once (it asks Keystone nothing before its first request). One Python process

@@ -262,6 +262,7 @@ user_test_tester = testing .admin
 use = egg:swift#s3api
 location = us-east-1
 
+# keystone.sh's proxy takes every section from here to the end: only filters both proxies use.
 [filter:cache]
 use = egg:swift#memcache
 memcache_servers = 127.0.0.1:$memcache_port
