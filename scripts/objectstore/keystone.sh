@@ -121,14 +121,7 @@ EOF
 }
 
 # ---------------------------------------------------------------- stop, revoke-tokens
-if [ "$action" = stop ]; then
-    [ -d "$2" ] || exit 0
-    DIR=$(cd "$2" && pwd -P)
-    [ -f "$DIR/.cairn-saio" ] || die "$DIR was not made by saio.sh"
-    stop_all
-    say "stopped"
-    exit 0
-fi
+if [ "$action" = stop ]; then stop_command "$2"; fi
 [ -f "$2/.cairn-saio" ] && [ -f "$2/etc/proxy-server.conf" ] && [ -f "$2/etc/launch.py" ] ||
     die "$2 is not a directory where saio.sh start runs (start the Swift All-In-One first)"
 DIR=$(cd "$2" && pwd -P)

@@ -1,5 +1,5 @@
 # pids.sh — sourced by saio.sh and keystone.sh: find and stop the processes a harness started,
-# by the pids it recorded under DIR/run, never by name. Needs DIR, SERVICES and say().
+# by the pids it recorded under DIR/run, never by name. Needs DIR, SERVICES, say() and die().
 
 # A recorded pid is signalled only when that process still runs with DIR on its command line,
 # so a recycled pid is never touched.
@@ -30,4 +30,15 @@ stop_all() {
         sleep 0.1
     done
     for name in $SERVICES; do rm -f "$DIR/run/$name.pid"; done
+}
+
+# `saio.sh stop DIR` and `keystone.sh stop DIR`: stops that harness's processes in DIR (a DIR that
+# is gone has nothing running) and exits.
+stop_command() {  # DIR
+    [ -d "$1" ] || exit 0
+    DIR=$(cd "$1" && pwd -P)
+    [ -f "$DIR/.cairn-saio" ] || die "$DIR was not made by saio.sh"
+    stop_all
+    say "stopped"
+    exit 0
 }

@@ -96,14 +96,7 @@ sys.exit(0 if answer == 'OK' else 'memcached answered %r' % answer)
 EOF
 }
 
-if [ "$action" = stop ]; then
-    [ -d "$2" ] || exit 0
-    DIR=$(cd "$2" && pwd -P)
-    [ -f "$DIR/.cairn-saio" ] || die "$DIR was not made by saio.sh"
-    stop_all
-    say "stopped"
-    exit 0
-fi
+if [ "$action" = stop ]; then stop_command "$2"; fi
 case $action in
 stop-service|start-service)
     [ $# -eq 3 ] || usage
