@@ -107,4 +107,13 @@ extension ObjectStore {
     public func put(_ key: ObjectKey, contentsOf path: String, digests: ContentDigests) throws {
         try put(key, contentsOf: path)
     }
+
+    /// `put(_:contentsOf:digests:)` when the writer computed digests, else `put(_:contentsOf:)`.
+    public func put(_ key: ObjectKey, contentsOf path: String, digestsIfKnown digests: ContentDigests?) throws {
+        if let digests {
+            try put(key, contentsOf: path, digests: digests)
+        } else {
+            try put(key, contentsOf: path)
+        }
+    }
 }

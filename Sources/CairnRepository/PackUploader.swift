@@ -43,11 +43,7 @@ final class PackUploader: @unchecked Sendable {
     private func upload(_ record: PackRecord, path: String, digests: ContentDigests?) {
         var outcome: (any Error)?
         do {
-            if let digests {
-                try store.put(ObjectKey(.data, record.id.hex), contentsOf: path, digests: digests)
-            } else {
-                try store.put(ObjectKey(.data, record.id.hex), contentsOf: path)
-            }
+            try store.put(ObjectKey(.data, record.id.hex), contentsOf: path, digestsIfKnown: digests)
             faults.reach(.afterPackUpload)
         } catch {
             unlink(path)

@@ -134,11 +134,7 @@ final class PackWriter {
     /// Seals the pack, uploads it on the calling thread, and returns its record.
     func finish(envelope: Envelope, store: any ObjectStore) throws -> PackRecord {
         let (record, path, digests) = try seal(envelope: envelope)
-        if let digests {
-            try store.put(ObjectKey(.data, record.id.hex), contentsOf: path, digests: digests)
-        } else {
-            try store.put(ObjectKey(.data, record.id.hex), contentsOf: path)
-        }
+        try store.put(ObjectKey(.data, record.id.hex), contentsOf: path, digestsIfKnown: digests)
         return record
     }
 
