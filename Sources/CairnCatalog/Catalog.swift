@@ -185,6 +185,11 @@ public final class Catalog: @unchecked Sendable {
         }
     }
 
+    /// Whether any chunk is recorded: a repository's first backup finds none.
+    public func knowsAnyChunk() throws -> Bool {
+        try locked { try connection.statement("SELECT 1 FROM chunks LIMIT 1").step() }
+    }
+
     public func contains(_ chunk: ChunkID) throws -> Bool {
         try locked {
             try connection.statement("SELECT 1 FROM chunks WHERE id = ?").bind(1, chunk.hash).step()

@@ -85,9 +85,7 @@ struct Statement {
 
     @discardableResult
     func bind(_ index: Int32, _ value: Hash256) -> Statement {
-        var bytes = [UInt8](repeating: 0, count: 32)
-        value.write(to: &bytes, at: 0)
-        sqlite3_bind_blob(handle, index, bytes, 32, SQLITE_TRANSIENT)
+        value.withBytes { _ = sqlite3_bind_blob(handle, index, $0.baseAddress, 32, SQLITE_TRANSIENT) }
         return self
     }
 

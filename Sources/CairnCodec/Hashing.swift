@@ -31,7 +31,6 @@ public enum SHA256Digest {
     }
 }
 
-/// Incremental SHA-256 for pack files written piece by piece.
 /// MD5 over bytes given piece by piece: what Swift's `ETag` and S3's `Content-MD5` carry.
 public struct StreamingMD5 {
     private var state = Insecure.MD5()
@@ -47,6 +46,7 @@ public struct StreamingMD5 {
     }
 }
 
+/// Incremental SHA-256 for pack files written piece by piece.
 public struct StreamingSHA256 {
     private var state = SHA256()
 

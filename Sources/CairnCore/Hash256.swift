@@ -12,11 +12,7 @@ public struct Hash256: Hashable, Comparable, Sendable {
     /// Reads 32 bytes; precondition: `bytes.count == 32`.
     public init(bytes: UnsafeRawBufferPointer) {
         precondition(bytes.count == 32, "Hash256 needs 32 bytes, got \(bytes.count)")
-        func word(_ at: Int) -> UInt64 {
-            var value: UInt64 = 0
-            for index in at..<(at + 8) { value = value << 8 | UInt64(bytes[index]) }
-            return value
-        }
+        func word(_ at: Int) -> UInt64 { UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
         self.init(w0: word(0), w1: word(8), w2: word(16), w3: word(24))
     }
 
@@ -35,19 +31,19 @@ public struct Hash256: Hashable, Comparable, Sendable {
 
     /// Writes the 32 bytes at `offset` of `buffer` (which must have room).
     public func write(to buffer: inout [UInt8], at offset: Int) {
-        for (wordIndex, word) in [w0, w1, w2, w3].enumerated() {
-            for byteIndex in 0..<8 {
-                buffer[offset + wordIndex * 8 + byteIndex] = UInt8(truncatingIfNeeded: word >> (56 - 8 * UInt64(byteIndex)))
-            }
+        precondition(offset >= 0 && offset + 32 <= buffer.count, "no room for 32 bytes at \(offset)")
+        withBytes { bytes in
+            buffer.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: offset).copyMemory(from: bytes.baseAddress!, byteCount: 32) }
         }
     }
 
     public func append(to buffer: inout [UInt8]) {
-        for word in [w0, w1, w2, w3] {
-            for byteIndex in 0..<8 {
-                buffer.append(UInt8(truncatingIfNeeded: word >> (56 - 8 * UInt64(byteIndex))))
-            }
-        }
+        withBytes { buffer.append(contentsOf: $0) }
+    }
+
+    /// The 32 bytes, lent to `body` without an allocation (the catalog binds every chunk id).
+    public func withBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try withUnsafeBytes(of: (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian)) { try body($0) }
     }
 
     public var hex: String { Hex.encode(bytes) }

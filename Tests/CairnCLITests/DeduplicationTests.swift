@@ -12,6 +12,24 @@ struct DeduplicationTests {
         return try #require(chunker["maximum_size"] as? Int)
     }
 
+    /// A repository's first backup asks the catalog only about chunks it stored itself (the
+    /// catalog was empty). A copy of a file met after the first copy's packs were indexed, and so
+    /// are no longer in flight, must still be found there and stored once.
+    @Test func aFirstBackupStoresAFileAndItsLaterCopyOnce() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        let bytes = TreeFixtures.bytes(count: 64 << 20, seed: 11)
+        // Backed up in path order: 16 packs of 4 MiB (two index objects) before the copy.
+        try TreeFixtures.write(source + "/a.aof", bytes)
+        try TreeFixtures.write(source + "/b.aof", bytes)
+        let first = try cairn.backup([source])
+        let added = try #require(first["added_bytes"] as? Int)
+        #expect(added >= 64 << 20 && added < (64 << 20) + (1 << 20), "a file and its copy added \(added) bytes")
+        _ = try cairn.ok(["check", "--read-data"])
+    }
+
     @Test func appendingOneMegabyteStoresAboutOneMegabyte() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch)

@@ -14,6 +14,18 @@ import Testing
         #expect(ChunkID(hash).short == String(hash.hex.prefix(8)))
     }
 
+    @Test func writesAndAppendsItsBytesInPlace() {
+        let bytes = (0..<32).map { UInt8(255 - $0 * 5) }
+        let hash = Hash256(bytes)
+        var buffer = [UInt8](repeating: 0xEE, count: 40)
+        hash.write(to: &buffer, at: 4)
+        #expect(buffer == [UInt8](repeating: 0xEE, count: 4) + bytes + [UInt8](repeating: 0xEE, count: 4))
+        var appended: [UInt8] = [1, 2]
+        hash.append(to: &appended)
+        #expect(appended == [1, 2] + bytes)
+        #expect(hash.withBytes { Array($0) } == bytes)
+    }
+
     @Test func byteCountsReadLikeSizes() {
         #expect(ByteCount(512).description == "512 B")
         #expect(ByteCount(1536).description == "1.5 KiB")
