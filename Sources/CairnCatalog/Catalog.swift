@@ -287,6 +287,18 @@ public final class Catalog: @unchecked Sendable {
         }
     }
 
+    /// The pack bytes and the snapshot count: what a monitor graphs after every run. Two small
+    /// tables, where `statistics` scans every chunk (0.4 s for a 7-night medium catalog).
+    public func totals() throws -> (packBytes: Int64, snapshotCount: Int) {
+        try locked {
+            let packs = try connection.statement("SELECT coalesce(sum(size), 0) FROM packs")
+            _ = try packs.step()
+            let snapshots = try connection.statement("SELECT count(*) FROM snapshots")
+            _ = try snapshots.step()
+            return (packs.int64(0), Int(snapshots.int64(0)))
+        }
+    }
+
     public func value(forMeta key: String) throws -> String? {
         try locked {
             let query = try connection.statement("SELECT value FROM meta WHERE key = ?").bind(1, key)

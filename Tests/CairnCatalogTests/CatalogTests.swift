@@ -27,6 +27,22 @@ import Testing
         #expect(try catalog.entries(inPack: PackID(id(1002))).count == 1)
     }
 
+    @Test func aChunkListedTwiceInOneIndexKeepsItsFirstLocation() throws {
+        let catalog = try Catalog.inMemory()
+        #expect(try !catalog.knowsAnyChunk())
+        // Rows go in in id order; the order of the index still decides which location stays.
+        try catalog.write { try $0.insertIndex(IndexID(id(3)), packs: [pack(3, chunks: [9, 6, 7]), pack(4, chunks: [7, 6, 9])]) }
+        #expect(try catalog.knowsAnyChunk())
+        for (chunk, offset) in [(UInt64(9), Int64(0)), (6, 100), (7, 200)] {
+            let location = try catalog.location(of: ChunkID(id(chunk)))
+            #expect(location?.pack == PackID(id(1003)) && location?.offset == offset, "chunk \(chunk)")
+        }
+        #expect(try catalog.entries(inPack: PackID(id(1004))).isEmpty)
+        let totals = try catalog.totals(), statistics = try catalog.statistics()
+        #expect(totals.packBytes == statistics.packBytes && totals.packBytes == 2 * 4096)
+        #expect(totals.snapshotCount == statistics.snapshotCount)
+    }
+
     @Test func transactionsRollBackOnThrow() throws {
         let catalog = try Catalog.inMemory()
         struct Boom: Error {}

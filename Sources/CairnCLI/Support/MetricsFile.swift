@@ -19,11 +19,12 @@ struct RunMetrics {
     var snapshots: Int?
     var repositoryBytes: Int64?
 
-    /// Fills the repository gauges from its catalog.
+    /// Fills the repository gauges from its catalog (cheaply: this runs after every backup,
+    /// forget and prune, with or without a metrics file).
     mutating func measure(_ repository: Repository) {
-        if let statistics = try? repository.catalog.statistics() {
-            snapshots = statistics.snapshotCount
-            repositoryBytes = statistics.packBytes
+        if let totals = try? repository.catalog.totals() {
+            snapshots = totals.snapshotCount
+            repositoryBytes = totals.packBytes
         }
     }
 }
