@@ -12,6 +12,14 @@ public final class TreeWriter {
     private let maximum: Int
     private var buffer: [UInt8] = []
     private var inFile = false
+    /// The current file's ids not yet written. Lists are written in groups of exactly
+    /// `groupSize` ids (the last group holds the rest), however they are handed in: a file just
+    /// read arrives a window at a time, one whose list is copied from the parent arrives in the
+    /// reader's pieces, and both must serialize to the same bytes for their tree blobs to
+    /// deduplicate. (Before, the first unchanged backup after a file was read stored its list
+    /// again: 8.4 MB of new tree blobs for the medium benchmark's night 1.)
+    private var group: [ChunkID] = []
+    public static let groupSize = 4096
     public private(set) var treeIDs: [ChunkID] = []
 
     public init(blobs: BlobWriter, chunker: ContentDefinedChunker, maximumChunkSize: Int) {
@@ -30,24 +38,36 @@ public final class TreeWriter {
         try cutIfFull()
     }
 
-    /// Appends one group of the current file's chunk ids.
+    /// Appends the next of the current file's chunk ids.
     public func append(chunks: [ChunkID]) throws {
         precondition(inFile, "chunk ids follow a file node")
-        guard !chunks.isEmpty else { return }
-        var writer = ByteWriter()
-        writer.varint(UInt64(chunks.count))
-        buffer.append(contentsOf: writer.bytes)
-        for chunk in chunks {
-            chunk.hash.append(to: &buffer)
+        var rest = chunks[...]
+        while !rest.isEmpty {
+            let take = min(rest.count, Self.groupSize - group.count)
+            group += rest.prefix(take)
+            rest = rest.dropFirst(take)
+            if group.count == Self.groupSize { try writeGroup() }
         }
-        try cutIfFull()
     }
 
     /// Ends the current file's chunk list.
     public func endChunks() throws {
         precondition(inFile, "endChunks() follows a file node")
+        try writeGroup()
         buffer.append(0)
         inFile = false
+        try cutIfFull()
+    }
+
+    private func writeGroup() throws {
+        guard !group.isEmpty else { return }
+        var writer = ByteWriter()
+        writer.varint(UInt64(group.count))
+        buffer.append(contentsOf: writer.bytes)
+        for chunk in group {
+            chunk.hash.append(to: &buffer)
+        }
+        group.removeAll(keepingCapacity: true)
         try cutIfFull()
     }
 

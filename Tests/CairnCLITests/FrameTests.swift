@@ -24,7 +24,7 @@ struct FrameTests {
         let source = scratch.path("night")
         TreeFixtures.makeDirectory(source)
         try FileManager.default.copyItem(atPath: redis.directory + "/dump.rdb", toPath: source + "/dump.rdb")
-        try cairn.backup([source])
+        _ = try cairn.backup([source])
 
         // Format 2 packs hold frames (several entries at one blob offset); format 1 ones do not.
         var entries = 0, blobs = 0
@@ -47,7 +47,7 @@ struct FrameTests {
         try redis.cli(["SAVE"])
         unlink(source + "/dump.rdb")
         try FileManager.default.copyItem(atPath: redis.directory + "/dump.rdb", toPath: source + "/dump.rdb")
-        try cairn.backup([source])
+        _ = try cairn.backup([source])
         try cairn.ok(["forget", "--keep-last", "1"])
         let prune = try #require(try cairn.ok(["prune", "--max-unused", "0%", "--json"]).json as? [String: Any])
         #expect(prune["packs_repacked"] as? Int ?? 0 > 0, "prune repacked nothing: \(prune)")
