@@ -128,50 +128,82 @@ record() { # TOOL STEP NIGHT DATA_BYTES
 tools_run=()
 tools_skipped=()
 for tool in $tools; do
-  if ! tool_available "$tool"; then
+  if tool_available "$tool"; then
+    tools_run+=("$tool")
+  else
     progress "$tool: not installed, skipped"
     tools_skipped+=("$tool")
-    continue
   fi
-  tools_run+=("$tool")
-  tdir=$work/$tool
-  mkdir -p "$tdir"
-  TOOL_REPO=$tdir/repo TOOL_CACHE=$tdir/cache TOOL_LOG=$tdir/log
-  rm -rf -- "$BENCH_SRC"
-  last_repo=0
-  declare -A refs=()
-  progress "$tool $(tool_version "$tool"): $(tool_settings "$tool")"
+done
+[ "${#tools_run[@]}" -gt 0 ] || die "no tool to benchmark"
 
+# The tools take turns at every step (each night's backup, then each restore) rather than each
+# running all its steps in a row: this machine's speed drifts by tens of percent within minutes,
+# and a drift between one tool's half of the run and another's used to bias their ratios. Every
+# step starts after a `sync`, outside its timing, so none pays for the writeback of another's
+# (or of the source's) dirty pages.
+declare -A last_repos=() refs=()
+use_tool() { # TOOL: points tool_* and record at TOOL's folders
+  TOOL_REPO=$work/$1/repo TOOL_CACHE=$work/$1/cache TOOL_LOG=$work/$1/log
+  last_repo=${last_repos[$1]:-0}
+}
+timed_step() { # TOOL STEP NIGHT LABEL: a backup of the source, recorded
+  use_tool "$1"
+  sync
+  tool_backup "$1" "$4"
+  [ "$2" = rebackup ] || refs[$1,$3]=$SNAPSHOT_REF
+  record "$1" "$2" "$3" "$(night_bytes "$3")"
+  last_repos[$1]=$last_repo
+}
+
+rm -rf -- "$BENCH_SRC"
+for tool in "${tools_run[@]}"; do
+  rm -rf -- "${work:?}/$tool"
+  mkdir -p "$work/$tool"
+  use_tool "$tool"
+  progress "$tool $(tool_version "$tool"): $(tool_settings "$tool")"
   SNAPSHOT_REF="" TOOL_ADDED=""
   if tool_init "$tool"; then record "$tool" init "" 0; fi
-  for night in $(seq 1 "$nights"); do
-    sync_tree "$dataset/night-$night" "$BENCH_SRC"
-    tool_backup "$tool" "night-$night"
-    refs[$night]=$SNAPSHOT_REF
-    record "$tool" backup "$night" "$(night_bytes "$night")"
-    if [ "$night" = 1 ]; then
-      tool_backup "$tool" "night-1-again"
-      record "$tool" rebackup 1 "$(night_bytes 1)"
-    fi
-  done
+  last_repos[$tool]=$last_repo
+done
+for night in $(seq 1 "$nights"); do
+  sync_tree "$dataset/night-$night" "$BENCH_SRC"
+  for tool in "${tools_run[@]}"; do timed_step "$tool" backup "$night" "night-$night"; done
+  if [ "$night" = 1 ]; then
+    for tool in "${tools_run[@]}"; do timed_step "$tool" rebackup 1 "night-1-again"; done
+  fi
+done
 
-  for night in $(printf '%s\n' "$middle_night" "$nights" | awk '!seen[$0]++'); do
-    target=$tdir/restore-$night
+for night in $(printf '%s\n' "$middle_night" "$nights" | awk '!seen[$0]++'); do
+  for tool in "${tools_run[@]}"; do
+    use_tool "$tool"
+    target=$work/$tool/restore-$night
     rm -rf -- "$target"
-    SNAPSHOT_REF=${refs[$night]} TOOL_ADDED=""
+    SNAPSHOT_REF=${refs[$tool,$night]} TOOL_ADDED=""
     drop_from_page_cache "$TOOL_REPO" "$TOOL_CACHE"
-    tool_restore "$tool" "${refs[$night]}" "$target"
+    tool_restore "$tool" "${refs[$tool,$night]}" "$target"
     record "$tool" restore "$night" "$(night_bytes "$night")"
+    last_repos[$tool]=$last_repo
     progress "$tool restore night $night: verifying bytes, modes, owners and DEBUG DIGEST"
-    verify_restore "$tool" "$dataset/night-$night" "$(tool_restored_root "$tool" "$target")" "$(dataset_digest "$dataset" "$night")" "$tdir"
+    verify_restore "$tool" "$dataset/night-$night" "$(tool_restored_root "$tool" "$target")" "$(dataset_digest "$dataset" "$night")" "$work/$tool"
     printf '%s\t%s\tidentical\tidentical\t%s\tmatches\tmatches\tok\n' "$tool" "$night" "$VERIFY_MTIME" >> "$verifies"
     rm -rf -- "$target"
   done
-  unset refs
-  if [ "${BENCH_KEEP:-0}" = 1 ]; then rm -rf -- "$results/kept-$profile-$tool"; cp -a "$tdir" "$results/kept-$profile-$tool"; fi
-  rm -rf -- "$tdir" "$BENCH_SRC"
 done
-[ "${#tools_run[@]}" -gt 0 ] || die "no tool to benchmark"
+for tool in "${tools_run[@]}"; do
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then rm -rf -- "$results/kept-$profile-$tool"; cp -a "$work/$tool" "$results/kept-$profile-$tool"; fi
+  rm -rf -- "${work:?}/$tool"
+done
+rm -rf -- "$BENCH_SRC"
+
+# The tables list each tool's rows together, in the tools' order.
+group_by_tool() { # FILE (tab-separated, a header, the tool in the first column)
+  awk -F'\t' -v order="${tools_run[*]}" 'NR == 1 { print; next } { rows[$1] = rows[$1] $0 "\n" }
+    END { n = split(order, o, " "); for (i = 1; i <= n; i++) printf "%s", rows[o[i]] }' "$1" > "$1.grouped"
+  mv -f -- "$1.grouped" "$1"
+}
+group_by_tool "$steps"
+group_by_tool "$verifies"
 
 # ---------- the report ----------
 report() { awk -v mode="$1" -f "$BENCH_DIR/report.awk" "${@:2}"; }
