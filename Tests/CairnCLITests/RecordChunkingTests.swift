@@ -11,15 +11,7 @@ struct RecordChunkingTests {
         let cairn = try CairnRunner(scratch)
         let redis = try LiveRedis(directory: scratch.path("data"), appendOnly: false)
         defer { redis.stop() }
-        var commands = ""
-        for index in 0..<20_000 {
-            commands += "SET key:\(index) \(Self.value(index, night: 0))\n"
-        }
-        try redis.cli([], input: commands)
-        try redis.cli(["SAVE"])
-        let source = scratch.path("night")
-        TreeFixtures.makeDirectory(source)
-        try FileManager.default.copyItem(atPath: redis.directory + "/dump.rdb", toPath: source + "/dump.rdb")
+        let source = try Self.savedDump(keys: 20_000, redis: redis, scratch: scratch)
         let first = try cairn.backup([source])
         let firstStored = try #require(first["added_stored_bytes"] as? Int)
 
@@ -97,15 +89,7 @@ struct RecordChunkingTests {
         let cairn = try CairnRunner(scratch)
         let redis = try LiveRedis(directory: scratch.path("data"), appendOnly: false)
         defer { redis.stop() }
-        var commands = ""
-        for index in 0..<80_000 {
-            commands += "SET key:\(index) \(Self.value(index, night: 0))\n"
-        }
-        try redis.cli([], input: commands)
-        try redis.cli(["SAVE"])
-        let source = scratch.path("night")
-        TreeFixtures.makeDirectory(source)
-        try FileManager.default.copyItem(atPath: redis.directory + "/dump.rdb", toPath: source + "/dump.rdb")
+        let source = try Self.savedDump(keys: 80_000, redis: redis, scratch: scratch)
         let first = try cairn.backup([source])
         // Several read windows, and more ids than one group of the tree stream.
         #expect((first["bytes_read"] as? Int ?? 0) > 8 << 20)
@@ -114,6 +98,21 @@ struct RecordChunkingTests {
         let second = try cairn.backup([source])
         #expect(second["bytes_read"] as? Int == 0)
         #expect(second["new_chunks"] as? Int == 0, "an unchanged backup added \(second["added_bytes"] ?? "?") bytes")
+    }
+
+    /// Sets `keys` keys to night 0's values, saves, and copies the dump into a new folder
+    /// `night` of `scratch`, which it returns.
+    static func savedDump(keys: Int, redis: LiveRedis, scratch: Scratch) throws -> String {
+        var commands = ""
+        for index in 0..<keys {
+            commands += "SET key:\(index) \(value(index, night: 0))\n"
+        }
+        try redis.cli([], input: commands)
+        try redis.cli(["SAVE"])
+        let source = scratch.path("night")
+        TreeFixtures.makeDirectory(source)
+        try FileManager.default.copyItem(atPath: redis.directory + "/dump.rdb", toPath: source + "/dump.rdb")
+        return source
     }
 
     /// Values of 60–400 bytes of mildly repetitive text, different each night.
