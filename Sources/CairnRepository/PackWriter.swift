@@ -143,3 +143,12 @@ final class PackWriter {
         unlink(path)
     }
 }
+
+extension PackWriter {
+    /// A pack writer the way `repository`'s store wants its packs: spooled where the store says,
+    /// written directly when the spool file is the final one, with the MD5 a remote store sends.
+    convenience init(for repository: Repository) throws {
+        try self.init(spoolDirectory: repository.store.spoolDirectory, layout: repository.packLayout,
+                      directIO: repository.store.spoolIsFinal, md5: repository.store.wantsContentDigests)
+    }
+}

@@ -45,9 +45,7 @@ public final class Repacker {
             guard let compression = CompressionAlgorithm(rawValue: entry.compression) else {
                 throw RepositoryError(.integrity, "blob \(entry.chunk.short) in pack \(pack) names unknown compression \(entry.compression)")
             }
-            if writer == nil { writer = try PackWriter(spoolDirectory: repository.store.spoolDirectory, layout: repository.packLayout,
-                                                                      directIO: repository.store.spoolIsFinal,
-                                                                      md5: repository.store.wantsContentDigests) }
+            if writer == nil { writer = try PackWriter(for: repository) }
             try writer!.append(stored, chunks: blob.map { ($0.chunk, Int($0.rawLength), Int($0.frameOffset)) },
                                kind: entry.kind, compression: compression)
             copiedBlobs += 1

@@ -230,9 +230,7 @@ final class SealingStage: @unchecked Sendable {
             do {
                 for (frame, range) in frames.enumerated() {
                     if pack == nil {
-                        pack = try PackWriter(spoolDirectory: repository.store.spoolDirectory, layout: repository.packLayout,
-                                              directIO: repository.store.spoolIsFinal,
-                                              md5: repository.store.wantsContentDigests)
+                        pack = try PackWriter(for: repository)
                     }
                     let members = range.map { (ids[$0], lengths[$0], offsets[$0] - offsets[range.lowerBound]) }
                     try pack!.append(ready[frame].bytes, chunks: members, kind: kind, compression: ready[frame].compression)
