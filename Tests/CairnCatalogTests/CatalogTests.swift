@@ -43,6 +43,54 @@ import Testing
         #expect(totals.snapshotCount == statistics.snapshotCount)
     }
 
+    /// Once a process has asked where many chunks are, the answers come from a table read into
+    /// memory: the same answers SQLite gives one chunk at a time, including for chunks listed
+    /// twice and chunks not listed at all; a write drops the table.
+    @Test func manyLookupsAreAnsweredFromMemoryWithSQLitesAnswers() throws {
+        let catalog = try Catalog.inMemory()
+        // Spread like real (keyed hash) chunk ids; chunk n + 40_000 is not listed.
+        func chunk(_ n: UInt64) -> ChunkID { ChunkID(Hash256(w0: n &* 0x9E37_79B9_7F4A_7C15, w1: n, w2: 1, w3: 2)) }
+        func packRecord(_ n: UInt64, _ numbers: Range<UInt64>) -> PackRecord {
+            PackRecord(id: PackID(id(5000 + n)), size: 1 << 20, entries: numbers.enumerated().map { index, number in
+                PackEntry(chunk: chunk(number), kind: .data, compression: 1, offset: Int64(index * 64), storedLength: 64,
+                          rawLength: 128 + Int32(n), frameOffset: Int32(index % 3))
+            })
+        }
+        try catalog.write { writer in
+            try writer.insertIndex(IndexID(id(1)), packs: (0..<20).map { packRecord($0, ($0 * 1000)..<($0 * 1000 + 1000)) })
+        }
+        // Chunks 19_500..<20_000 are listed again in a later index: their first location stays.
+        try catalog.write { writer in
+            try writer.insertIndex(IndexID(id(2)), packs: (20..<40).map { packRecord($0, ($0 * 1000 - 500)..<($0 * 1000 + 1000)) })
+        }
+        let asked = (0..<UInt64(40_500)).map { $0 * 7919 % 40_500 }.map(chunk)   // every one, out of order
+        #expect(catalog.locationsInMemory == nil)
+        var answers: [ChunkLocation?] = []
+        for start in stride(from: 0, to: asked.count, by: 1024) {
+            answers += try catalog.locations(of: Array(asked[start..<min(start + 1024, asked.count)]))
+        }
+        #expect(catalog.locationsInMemory == 40_000)
+        for (chunk, answer) in zip(asked, answers) {
+            #expect(try answer == catalog.location(of: chunk), "\(chunk.short)")
+        }
+        #expect(answers.filter { $0 == nil }.count == 500)
+
+        // A write drops the table: what it removed is gone, what it added is found.
+        try catalog.write { try $0.deleteIndex(IndexID(id(1))) }
+        #expect(catalog.locationsInMemory == nil)
+        try catalog.write { try $0.insertIndex(IndexID(id(3)), packs: [packRecord(99, 40_000..<40_010)]) }
+        var again: [ChunkLocation?] = []
+        for start in stride(from: 0, to: asked.count, by: 1024) {
+            again += try catalog.locations(of: Array(asked[start..<min(start + 1024, asked.count)]))
+        }
+        #expect(catalog.locationsInMemory == 20_010)
+        for (chunk, answer) in zip(asked, again) {
+            #expect(try answer == catalog.location(of: chunk), "\(chunk.short)")
+        }
+        #expect(try catalog.locations(of: [chunk(5), chunk(19_600), chunk(20_600), chunk(40_003)]).map { $0?.pack }
+                == [nil, nil, PackID(id(5020)), PackID(id(5099))])
+    }
+
     @Test func transactionsRollBackOnThrow() throws {
         let catalog = try Catalog.inMemory()
         struct Boom: Error {}
