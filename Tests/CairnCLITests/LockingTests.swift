@@ -60,6 +60,60 @@ struct LockingTests {
         try cairn.ok(["check", "--read-data"])
     }
 
+    /// A restore reads packs for minutes: it holds a shared lock, so a prune meanwhile is refused
+    /// instead of deleting packs under it; a prune at work stops a restore (and a check) before
+    /// it writes anything. A repository no lock can be written into is still restored.
+    @Test func restoreAndPruneKeepOutOfEachOthersWay() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/big.bin", TreeFixtures.bytes(count: 160 << 20, seed: 53))
+        _ = try cairn.backup([source])
+        let locks = cairn.repository + "/locks"
+        func lockFiles() -> [String] { (try? FileManager.default.contentsOfDirectory(atPath: locks)) ?? [] }
+        #expect(lockFiles().isEmpty)
+
+        let target = scratch.path("restored")
+        let restore = try Spawn.start(CairnRunner.binary, ["restore", "latest", "--target", target], environment: cairn.environment,
+                                      stdout: scratch.path("restore.out"), stderr: scratch.path("restore.err"))
+        var held = false
+        for _ in 0..<500 where !held {
+            held = !lockFiles().isEmpty
+            if !held { usleep(10_000) }
+        }
+        #expect(held, "the restore never took a lock")
+        let refused = try cairn.run(["prune"])
+        if waitpid(restore, nil, WNOHANG) == 0 {
+            #expect(refused.status == 11, "prune during a restore: \(refused.status) \(refused.stderr)")
+            #expect(refused.stderr.contains("shared lock by restore"), "\(refused.stderr)")
+        }
+        #expect(Spawn.wait(restore).status == 0)
+        #expect(TreeFixtures.contents(of: source) == TreeFixtures.contents(of: target))
+        #expect(lockFiles().isEmpty, "the restore left its lock behind")
+
+        // A prune at work on another host (its lock fresh, so not stale).
+        let now = ISO8601DateFormatter().string(from: Date())
+        let prune = "{\"command\":\"prune\",\"created\":\"\(now)\",\"exclusive\":true,\"hostname\":\"elsewhere\","
+            + "\"pid\":4242,\"refreshed\":\"\(now)\"}"
+        let forged = locks + "/" + String(repeating: "ab", count: 32)
+        try prune.write(toFile: forged, atomically: true, encoding: .utf8)
+        let blocked = try cairn.run(["restore", "latest", "--target", scratch.path("blocked")])
+        #expect(blocked.status == 11 && blocked.stderr.contains("exclusive lock by prune"), "\(blocked.status) \(blocked.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("blocked")))
+        #expect(try cairn.run(["check"]).status == 11)
+        try FileManager.default.removeItem(atPath: forged)
+
+        // Read-only media or credentials: no lock can be written, the restore goes on and says so.
+        try FileManager.default.removeItem(atPath: locks)
+        try "not a directory".write(toFile: locks, atomically: true, encoding: .utf8)
+        let unlocked = try cairn.run(["restore", "latest", "--target", scratch.path("unlocked")])
+        #expect(unlocked.status == 0 && unlocked.stderr.contains("without a lock"), "\(unlocked.status) \(unlocked.stderr)")
+        #expect(TreeFixtures.contents(of: source) == TreeFixtures.contents(of: scratch.path("unlocked")))
+        try FileManager.default.removeItem(atPath: locks)
+        try FileManager.default.createDirectory(atPath: locks, withIntermediateDirectories: false)
+    }
+
     @Test func lockOfAKilledBackupIsTakenOver() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch)

@@ -26,6 +26,8 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         let repository = try options.open()
+        let lock = try options.readLock(repository, command: "check")
+        defer { lock?.release() }
         let report = try CheckJob(repository: repository, readData: readData, logger: options.logger).run()
         if json {
             Console.json(["clean": report.isClean, "snapshots": report.snapshotsChecked, "packs_read": report.packsChecked,

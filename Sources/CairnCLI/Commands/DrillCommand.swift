@@ -29,6 +29,8 @@ struct DrillCommand: ParsableCommand {
 
     func run() throws {
         let repository = try options.open()
+        let lock = try options.readLock(repository, command: "drill")
+        defer { lock?.release() }
         let chosen = try selection.resolve(in: repository, quiet: options.quiet || json)
         let result = try DrillJob(repository: repository, snapshot: chosen, redisServer: redisServer, logger: options.logger).run()
         if json {

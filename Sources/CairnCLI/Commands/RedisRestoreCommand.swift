@@ -49,6 +49,8 @@ struct RedisRestoreCommand: ParsableCommand {
 
     func run() throws {
         let repository = try options.open()
+        let lock = try options.readLock(repository, command: "redis-restore")
+        defer { lock?.release() }
         let chosen = try selection.resolve(in: repository, quiet: options.quiet)
         var request = RedisRestoreRequest()
         request.dataDirectory = dataDir

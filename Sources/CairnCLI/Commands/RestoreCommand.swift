@@ -50,6 +50,8 @@ struct RestoreCommand: ParsableCommand {
 
     func run() throws {
         let repository = try options.open()
+        let lock = try options.readLock(repository, command: "restore")
+        defer { lock?.release() }
         let chosen = try selection.resolve(in: repository, quiet: options.quiet || json)
         var request = RestoreRequest(target: target)
         request.includes = includes

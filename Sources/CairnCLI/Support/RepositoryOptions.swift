@@ -157,10 +157,27 @@ struct RepositoryOptions: ParsableArguments {
         }
     }
 
-    /// Takes the repository lock for a command: shared for backups, exclusive for prune and repair.
+    /// Takes the repository lock for a command: shared for backups, exclusive for prune and repair
+    /// (and forget, which rewrites snapshots).
     func lock(_ repository: Repository, exclusive: Bool, command: String) throws -> RepositoryLock {
         try RepositoryLock.acquire(store: repository.store, exclusive: exclusive, command: command, identity: identity,
                                    wait: try DurationText.seconds(lockWait ?? "0"), logger: logger)
+    }
+
+    /// Takes a shared lock for a command that reads packs for a while (restore, check, drill), so
+    /// no prune deletes packs under it and no repair rewrites the index it reads. A repository
+    /// this process cannot write a lock into (read-only media or credentials) is read without one,
+    /// with a warning; a conflicting exclusive lock (a prune or repair at work) stops the command
+    /// like any other conflict.
+    func readLock(_ repository: Repository, command: String) throws -> RepositoryLock? {
+        do {
+            return try lock(repository, exclusive: false, command: command)
+        } catch let failure as any CairnFailure where failure.category == .locked {
+            throw failure
+        } catch {
+            logger.warning("cannot lock the repository (\(error)); reading it without a lock, so do not prune it meanwhile")
+            return nil
+        }
     }
 
     var identity: Identity {
