@@ -141,7 +141,9 @@ done
 # running all its steps in a row: this machine's speed drifts by tens of percent within minutes,
 # and a drift between one tool's half of the run and another's used to bias their ratios. Every
 # step starts after a `sync`, outside its timing, so none pays for the writeback of another's
-# (or of the source's) dirty pages.
+# (or of the source's) dirty pages. Before that, the source is read once more: this VM pages out
+# page cache that has not been touched for about a minute (DAMON's pageout scheme), so without it a
+# tool whose turn comes late could read a source that is partly back on the disk.
 declare -A last_repos=() refs=()
 use_tool() { # TOOL: points tool_* and record at TOOL's folders
   TOOL_REPO=$work/$1/repo TOOL_CACHE=$work/$1/cache TOOL_LOG=$work/$1/log
@@ -149,6 +151,7 @@ use_tool() { # TOOL: points tool_* and record at TOOL's folders
 }
 timed_step() { # TOOL STEP NIGHT LABEL: a backup of the source, recorded
   use_tool "$1"
+  find "$BENCH_SRC" -type f -exec cat {} + > /dev/null
   sync
   tool_backup "$1" "$4"
   [ "$2" = rebackup ] || refs[$1,$3]=$SNAPSHOT_REF
