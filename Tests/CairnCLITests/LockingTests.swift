@@ -4,6 +4,16 @@ import Testing
 
 @Suite("Locks: concurrent backups, prune waits, stale locks")
 struct LockingTests {
+    /// Waits up to 5 s for a lock object to appear in `locks` (a process started a moment ago
+    /// taking its lock); false if none did.
+    static func waitForALock(in locks: String) -> Bool {
+        for _ in 0..<500 {
+            if !((try? FileManager.default.contentsOfDirectory(atPath: locks)) ?? []).isEmpty { return true }
+            usleep(10_000)
+        }
+        return false
+    }
+
     @Test func twoBackupsAtOnceBothSucceed() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch)
@@ -38,14 +48,7 @@ struct LockingTests {
 
         let backup = try Spawn.start(CairnRunner.binary, ["backup", source], environment: cairn.environment,
                                      stdout: scratch.path("backup.out"), stderr: scratch.path("backup.err"))
-        // Wait until the backup holds its lock.
-        let locks = cairn.repository + "/locks"
-        var held = false
-        for _ in 0..<500 where !held {
-            held = !((try? FileManager.default.contentsOfDirectory(atPath: locks)) ?? []).isEmpty
-            if !held { usleep(10_000) }
-        }
-        #expect(held, "the backup never took a lock")
+        #expect(Self.waitForALock(in: cairn.repository + "/locks"), "the backup never took a lock")
 
         let refused = try cairn.run(["prune"])
         let stillRunning = waitpid(backup, nil, WNOHANG) == 0
@@ -77,12 +80,7 @@ struct LockingTests {
         let target = scratch.path("restored")
         let restore = try Spawn.start(CairnRunner.binary, ["restore", "latest", "--target", target], environment: cairn.environment,
                                       stdout: scratch.path("restore.out"), stderr: scratch.path("restore.err"))
-        var held = false
-        for _ in 0..<500 where !held {
-            held = !lockFiles().isEmpty
-            if !held { usleep(10_000) }
-        }
-        #expect(held, "the restore never took a lock")
+        #expect(Self.waitForALock(in: locks), "the restore never took a lock")
         let refused = try cairn.run(["prune"])
         if waitpid(restore, nil, WNOHANG) == 0 {
             #expect(refused.status == 11, "prune during a restore: \(refused.status) \(refused.stderr)")

@@ -64,11 +64,13 @@ import Testing
             try writer.insertIndex(IndexID(id(2)), packs: (20..<40).map { packRecord($0, ($0 * 1000 - 500)..<($0 * 1000 + 1000)) })
         }
         let asked = (0..<UInt64(40_500)).map { $0 * 7919 % 40_500 }.map(chunk)   // every one, out of order
-        #expect(catalog.locationsInMemory == nil)
-        var answers: [ChunkLocation?] = []
-        for start in stride(from: 0, to: asked.count, by: 1024) {
-            answers += try catalog.locations(of: Array(asked[start..<min(start + 1024, asked.count)]))
+        func askInBatches() throws -> [ChunkLocation?] {   // as a restore asks: 1024 at a time
+            try stride(from: 0, to: asked.count, by: 1024).flatMap { start in
+                try catalog.locations(of: Array(asked[start..<min(start + 1024, asked.count)]))
+            }
         }
+        #expect(catalog.locationsInMemory == nil)
+        let answers = try askInBatches()
         #expect(catalog.locationsInMemory == 40_000)
         for (chunk, answer) in zip(asked, answers) {
             #expect(try answer == catalog.location(of: chunk), "\(chunk.short)")
@@ -79,10 +81,7 @@ import Testing
         try catalog.write { try $0.deleteIndex(IndexID(id(1))) }
         #expect(catalog.locationsInMemory == nil)
         try catalog.write { try $0.insertIndex(IndexID(id(3)), packs: [packRecord(99, 40_000..<40_010)]) }
-        var again: [ChunkLocation?] = []
-        for start in stride(from: 0, to: asked.count, by: 1024) {
-            again += try catalog.locations(of: Array(asked[start..<min(start + 1024, asked.count)]))
-        }
+        let again = try askInBatches()
         #expect(catalog.locationsInMemory == 20_010)
         for (chunk, answer) in zip(asked, again) {
             #expect(try answer == catalog.location(of: chunk), "\(chunk.short)")
