@@ -151,7 +151,8 @@ public final class Catalog: @unchecked Sendable {
     /// small chunks. Once this catalog has been asked about at least an eighth as many chunks as
     /// it lists (and it lists at most `maximumTableRows`), every location is read into memory in
     /// one scan (a `LocationTable`) and later batches are answered from there. Any write drops the
-    /// table; chunks another process added since are still found, in SQLite.
+    /// table (a batch already being answered finishes with it); chunks another process added
+    /// since are still found, in SQLite.
     public func locations(of chunks: [ChunkID]) throws -> [ChunkLocation?] {
         guard let table = try locationTable(asking: chunks.count) else {
             return try lockedRead { try searchLocations(of: chunks) }
@@ -175,7 +176,7 @@ public final class Catalog: @unchecked Sendable {
     private var lookups = 0
     private var nextTableDecision = Catalog.firstTableDecision
 
-    /// How many locations are held in memory (nil: none); for tests and logs.
+    /// How many locations are held in memory (nil: none); for tests.
     public var locationsInMemory: Int? {
         lock.lock()
         defer { lock.unlock() }
@@ -196,8 +197,8 @@ public final class Catalog: @unchecked Sendable {
             guard lookups >= nextTableDecision else { return nil }
             nextTableDecision = lookups * 2
             // Counting and reading every row would also fill SQLite's page cache with pages this
-            // process never needs again (24 MB more peak memory for a 2 GB restore): the scan
-            // goes through a page cache of 1 MiB.
+            // process never needs again (about 10 MB more peak memory for a 2 GB restore): the
+            // scan goes through a page cache of 1 MiB.
             try connection.execute("PRAGMA cache_size=-1024")
             defer { try? connection.execute("PRAGMA cache_size=\(Self.pageCacheSize)") }
             try connection.execute("BEGIN")
