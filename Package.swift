@@ -63,7 +63,8 @@ let package = Package(
                     resources: [.copy("Data")]),
         .testTarget(name: "CairnPolicyTests", dependencies: ["CairnPolicy", "CairnCore"],
                     resources: [.copy("Golden")]),
-        .testTarget(name: "CairnEngineTests", dependencies: ["CairnEngine", "CairnRepository", "CairnBackends"]),
+        .testTarget(name: "CairnEngineTests", dependencies: ["CairnEngine", "CairnRepository", "CairnBackends", "CairnCodec", "CairnCore",
+                                                            .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CairnCLITests", dependencies: ["CairnCore"]),
     ],
     swiftLanguageModes: [.v6]

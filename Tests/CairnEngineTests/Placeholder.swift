@@ -1,2 +1,0 @@
-import Testing
-@Suite struct EnginePlaceholder { @Test func nothingYet() {} }
