@@ -3,6 +3,7 @@ import CairnBackends
 import CairnCodec
 import CairnCore
 import CairnRepository
+import CairnTestSupport
 import Foundation
 import Glibc
 import Logging
@@ -109,7 +110,7 @@ final class RestoreFixture {
 
     /// Files of awkward sizes; names sort in the order the restore meets them.
     func writeSources() throws -> [String: [UInt8]] {
-        var random = SplitMix(seed: 0x5eed)
+        var random = SplitMix64(seed: 0x5eed)
         let mixed = random.bytes(200_003)
         var zeros = random.bytes(30_001)
         zeros += [UInt8](repeating: 0, count: 160 << 10)
@@ -165,32 +166,6 @@ final class RestoreFixture {
                                             batchBytes: batchBytes, result: &result)
         }
         return (target, result)
-    }
-}
-
-/// SplitMix64: the same bytes on every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Bytes that compress a little, like Redis values: random words with runs of repeats.
-    mutating func bytes(_ count: Int) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(count + 8)
-        while out.count < count {
-            let word = next()
-            let repeats = word & 3 == 0 ? 4 : 1
-            for _ in 0..<repeats { withUnsafeBytes(of: word) { out += $0 } }
-        }
-        return Array(out.prefix(count))
     }
 }
 

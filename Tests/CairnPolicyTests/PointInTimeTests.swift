@@ -1,5 +1,6 @@
 import CairnCore
 import CairnPolicy
+import CairnTestSupport
 import Foundation
 import Testing
 

@@ -1,5 +1,6 @@
 import CairnCore
 import CairnPolicy
+import CairnTestSupport
 import Foundation
 
 /// A generated, irregular year of backups in Europe/Berlin (2025-12-20 … 2026-12-31): a nightly

@@ -1,5 +1,6 @@
-import Foundation
 import CairnRedis
+import CairnTestSupport
+import Foundation
 import Testing
 
 @Suite("CRC64 Jones") struct CRC64JonesTests {

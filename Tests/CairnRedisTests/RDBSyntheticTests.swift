@@ -1,4 +1,5 @@
 import CairnRedis
+import CairnTestSupport
 import Foundation
 import Testing
 
