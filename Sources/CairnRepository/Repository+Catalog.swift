@@ -6,13 +6,27 @@ import CairnCore
 extension Repository {
     /// Brings the catalog in line with the store: loads index and snapshot objects it has not
     /// seen, and drops rows for objects that are gone (another host's prune).
+    ///
+    /// The catalog is read before the store is listed. A process sharing this catalog (a backup
+    /// into the same local repository) writes each object before its rows, so an object it adds
+    /// meanwhile is at worst loaded twice; listed first, it could be taken for one a prune removed,
+    /// and its rows dropped.
+    ///
+    /// The catalog keeps one location per chunk, the first it saw. Two hosts that stored the same
+    /// new chunk at once each index a copy; when another host's prune deletes the copy this catalog
+    /// points at (its own catalog points at the other), the chunk would vanish from here although
+    /// it is still stored. So after dropping an index, the indexes that remain are read again:
+    /// each chunk then gets back a location that exists, if there is one.
     public func synchronizeCatalog() throws {
-        let storedIndexes = Set(try store.list(.index).compactMap { IndexID(hex: $0.key.name) })
         let knownIndexes = try catalog.indexIDs()
-        for id in knownIndexes.subtracting(storedIndexes) {
+        let knownSnapshots = Set(try catalog.snapshots().map(\.id))
+        let storedIndexes = Set(try store.list(.index).compactMap { IndexID(hex: $0.key.name) })
+        let gone = knownIndexes.subtracting(storedIndexes)
+        for id in gone {
             try catalog.write { try $0.deleteIndex(id) }
         }
-        for id in storedIndexes.subtracting(knownIndexes).sorted() {
+        let reread = gone.isEmpty ? [] : knownIndexes.intersection(storedIndexes).sorted()
+        for id in reread + storedIndexes.subtracting(knownIndexes).sorted() {
             do {
                 let packs = try IndexObject.decode(try readSealed(ObjectKey(.index, id.hex)), id: id)
                 try catalog.write { try $0.insertIndex(id, packs: packs) }
@@ -21,7 +35,6 @@ extension Repository {
             }
         }
         let storedSnapshots = Set(try store.list(.snapshots).compactMap { SnapshotID(hex: $0.key.name) })
-        let knownSnapshots = Set(try catalog.snapshots().map(\.id))
         for id in knownSnapshots.subtracting(storedSnapshots) {
             try catalog.write { try $0.deleteSnapshot(id) }
         }

@@ -137,6 +137,27 @@ final class Running {
         return true
     }
 
+    /// What it has printed on stderr so far.
+    var stderrSoFar: String { (try? String(contentsOfFile: stderr, encoding: .utf8)) ?? "" }
+
+    /// True while it is stopped (it stopped itself at CAIRN_TEST_PAUSE_AT, or got SIGSTOP).
+    var isStopped: Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let name = stat.lastIndex(of: ")"), stat.distance(from: name, to: stat.endIndex) > 2 else { return false }
+        return stat[stat.index(name, offsetBy: 2)] == "T"
+    }
+
+    /// Lets a paused process go on to its end, sending SIGCONT again each time it stops at its
+    /// pause point, and returns what `wait` returns.
+    func resumeToEnd(timeout: Double = 300) -> CairnRunner.Result {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !hasEnded && Date() < deadline {
+            if isStopped { kill(pid, SIGCONT) }
+            usleep(10_000)
+        }
+        return wait(timeout: 1)
+    }
+
     /// Waits up to `timeout` seconds for the end (then kills it: a test must not hang) and returns what it printed.
     func wait(timeout: Double = 300) -> CairnRunner.Result {
         let deadline = Date().addingTimeInterval(timeout)

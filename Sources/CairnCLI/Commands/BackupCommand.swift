@@ -171,9 +171,15 @@ enum CaptureMethod: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// Crash points for tests: CAIRN_TEST_CRASH_AT=chunking|after-pack-upload|after-index-write|catalog-commit
-/// kills the process with SIGKILL when the backup reaches that point.
+/// kills the process with SIGKILL when the backup reaches that point. CAIRN_TEST_PAUSE_AT names a
+/// point where the process stops itself (SIGSTOP) instead, each time it gets there, so a test can
+/// act in between and send SIGCONT: one of the backup's points, or `after-lock`, right after any
+/// command has taken the repository lock (see `RepositoryOptions.lock`).
 enum FaultSetup {
     static func fromEnvironment() -> FaultInjector {
+        if let name = Environment.value("CAIRN_TEST_PAUSE_AT"), let point = FaultInjector.Point(rawValue: name) {
+            return FaultInjector(point: point) { _ in pause() }
+        }
         guard let name = Environment.value("CAIRN_TEST_CRASH_AT"), let point = FaultInjector.Point(rawValue: name) else {
             return .none
         }
@@ -181,5 +187,14 @@ enum FaultSetup {
         return FaultInjector(point: point, chunkedBytesThreshold: threshold) { _ in
             kill(getpid(), SIGKILL)
         }
+    }
+
+    /// Stops the process here if CAIRN_TEST_PAUSE_AT names `point`.
+    static func pause(at point: String) {
+        if Environment.value("CAIRN_TEST_PAUSE_AT") == point { pause() }
+    }
+
+    private static func pause() {
+        kill(getpid(), SIGSTOP)
     }
 }

@@ -105,7 +105,6 @@ struct ForgetCommand: ParsableCommand {
         defer { metrics.measure(repository) }
         let lock = try options.lock(repository, exclusive: true, command: "forget")
         defer { lock.release() }
-        try repository.synchronizeCatalog()
         let job = ForgetJob(repository: repository)
         var output: [String: Any] = ["dry_run": dryRun]
         let toRemove: [Snapshot]

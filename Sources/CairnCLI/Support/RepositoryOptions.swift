@@ -158,10 +158,21 @@ struct RepositoryOptions: ParsableArguments {
     }
 
     /// Takes the repository lock for a command: shared for backups, exclusive for prune and repair
-    /// (and forget, which rewrites snapshots).
+    /// (and forget, which rewrites snapshots); then brings the catalog up to date again. `open`
+    /// synchronized it before the lock was held: a prune that ran meanwhile (another host's, or
+    /// one this command waited for with --lock-wait) may have deleted packs the catalog still
+    /// lists, and a backup would deduplicate against them and commit a snapshot that needs them.
     func lock(_ repository: Repository, exclusive: Bool, command: String) throws -> RepositoryLock {
-        try RepositoryLock.acquire(store: repository.store, exclusive: exclusive, command: command, identity: identity,
-                                   wait: try DurationText.seconds(lockWait ?? "0"), logger: logger)
+        let lock = try RepositoryLock.acquire(store: repository.store, exclusive: exclusive, command: command, identity: identity,
+                                              wait: try DurationText.seconds(lockWait ?? "0"), logger: logger)
+        FaultSetup.pause(at: "after-lock")
+        do {
+            try repository.synchronizeCatalog()
+        } catch {
+            lock.release()
+            throw error
+        }
+        return lock
     }
 
     /// Takes a shared lock for a command that reads packs for a while (restore, check, drill), so
