@@ -47,10 +47,13 @@ public struct CheckJob {
         var report = CheckReport()
         var damagedChunks: [ChunkID: PackID] = [:]
         var damage: [PackID: PackDamage] = [:]
+        // The catalog first, then the store: a backup running beside this check stores each pack
+        // before the catalog names it, so every pack named here is in the listing that follows.
+        // (The other way round, a pack stored and indexed between the two reads was reported missing.)
+        let indexed = try repository.catalog.packIDs()
         let stored = Dictionary(try repository.store.list(.data).compactMap { info in
             PackID(hex: info.key.name).map { ($0, info.size) }
         }, uniquingKeysWith: { first, _ in first })
-        let indexed = try repository.catalog.packIDs()
         for pack in indexed {
             guard let size = stored[pack] else {
                 report.errors.append("pack \(pack) is named by the index but missing from the repository")
