@@ -82,8 +82,7 @@ public final class RepositoryLock: VerifiableLock, @unchecked Sendable {
             }
             let holders = try conflicts(store: store, exclusive: exclusive, ignoring: nil)
             guard Date() < deadline else {
-                let who = holders.map { "\($0.record.exclusive ? "exclusive" : "shared") lock by \($0.record.command) "
-                    + "(pid \($0.record.pid) on \($0.record.hostname), since \(RFC3339.format($0.record.created)))" }
+                let who = holders.map(\.description)
                 throw RepositoryError(.locked, "the repository is locked: " + (who.isEmpty ? "by another process" : who.joined(separator: "; ")),
                                       hint: "wait for it to finish, pass --lock-wait 30m, or, only if you know that process is gone, "
                                         + "`cairn unlock --remove-all` (a lock from another host, container or older cairn is "
@@ -105,21 +104,55 @@ public final class RepositoryLock: VerifiableLock, @unchecked Sendable {
         return key
     }
 
-    struct Held {
+    /// A lock object in the store: its record, or, when it could not be read or decoded, why.
+    struct Held: CustomStringConvertible {
         var key: ObjectKey
-        var record: LockRecord
+        /// nil when unreadable: such a lock counts as exclusive (it may be a prune's), held until
+        /// `staleAfter` past `written`.
+        var record: LockRecord?
+        var unreadable: (any Error)?
+        /// When the store says the object was written (its listing time), nil if it does not say.
+        var written: Date?
+
+        var exclusive: Bool { record?.exclusive ?? true }
+
+        var description: String {
+            guard let record else {
+                let since = written.map { "written \(RFC3339.format($0)), " } ?? ""
+                return "lock object \(key) that cannot be read (\(unreadable.map { "\($0)" } ?? "unknown")); it counts as "
+                    + "held, \(since)until 30 minutes after it was written by the store's listing time"
+            }
+            return "\(record.exclusive ? "exclusive" : "shared") lock by \(record.command) "
+                + "(pid \(record.pid) on \(record.hostname), since \(RFC3339.format(record.created)))"
+        }
     }
 
+    /// Every lock object in the store. One that exists but cannot be read or decoded (a transient
+    /// read failure, a damaged or foreign object) is not skipped: it may be a live lock, so it is
+    /// returned as unreadable and counts as held. One that vanished since the listing is gone.
     static func locks(store: any ObjectStore) throws -> [Held] {
         try store.list(.locks).compactMap { info in
-            guard let bytes = try? store.get(info.key),
-                  let record = try? JSONCoding.decoder.decode(LockRecord.self, from: Data(bytes)) else { return nil }
-            return Held(key: info.key, record: record)
+            do {
+                let record = try JSONCoding.decoder.decode(LockRecord.self, from: Data(try store.get(info.key)))
+                return Held(key: info.key, record: record, written: info.modified)
+            } catch let failure as any CairnFailure where failure.category == .inputNotFound {
+                return nil   // released or refreshed between the listing and the read
+            } catch {
+                return Held(key: info.key, record: nil, unreadable: error, written: info.modified)
+            }
         }
     }
 
     private static func conflicts(store: any ObjectStore, exclusive: Bool, ignoring: ObjectKey?) throws -> [Held] {
-        try locks(store: store).filter { $0.key != ignoring && (exclusive || $0.record.exclusive) }
+        try locks(store: store).filter { $0.key != ignoring && (exclusive || $0.exclusive) }
+    }
+
+    /// A readable lock by its record; an unreadable one once the store's listing time says it
+    /// was written more than `staleAfter` ago (never, where the store gives no time).
+    static func isStale(_ held: Held, identity: Identity, now: Date) -> Bool {
+        if let record = held.record { return isStale(record, identity: identity, now: now) }
+        guard let written = held.written else { return false }
+        return now.timeIntervalSince(written) > staleAfter
     }
 
     /// True when the lock has not been refreshed for long, or its process is provably gone.
@@ -148,8 +181,12 @@ public final class RepositoryLock: VerifiableLock, @unchecked Sendable {
     @discardableResult
     static func removeStaleLocks(store: any ObjectStore, identity: Identity, logger: Logger) throws -> Int {
         var removed = 0
-        for held in try locks(store: store) where isStale(held.record, identity: identity, now: Date()) {
-            logger.warning("removing stale lock of \(held.record.command) (pid \(held.record.pid) on \(held.record.hostname), last refreshed \(RFC3339.format(held.record.refreshed)))")
+        for held in try locks(store: store) where isStale(held, identity: identity, now: Date()) {
+            if let record = held.record {
+                logger.warning("removing stale lock of \(record.command) (pid \(record.pid) on \(record.hostname), last refreshed \(RFC3339.format(record.refreshed)))")
+            } else {
+                logger.warning("removing stale lock object \(held.key), which cannot be read and was written more than 30 minutes ago")
+            }
             try store.delete(held.key)
             removed += 1
         }

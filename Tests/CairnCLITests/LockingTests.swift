@@ -199,6 +199,28 @@ struct LockingTests {
         try cairn.ok(["check", "--read-data"])
     }
 
+    /// A lock object that cannot be read (a failed read, a damaged object) may be a live prune's
+    /// or backup's: it counts as held, and says so, until the store's listing time puts it past
+    /// the stale limit.
+    @Test func unreadableLockIsHeldUntilItIsOld() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let unreadable = cairn.repository + "/locks/" + String(repeating: "ef", count: 32)
+        try "{\"command\":\"pru".write(toFile: unreadable, atomically: true, encoding: .utf8)
+
+        let refused = try cairn.run(["prune"])
+        #expect(refused.status == 11, "prune beside an unreadable lock: \(refused.status) \(refused.stderr)")
+        #expect(refused.stderr.contains("cannot be read") && refused.stderr.contains("30 minutes"), "\(refused.stderr)")
+        #expect(FileManager.default.fileExists(atPath: unreadable))
+
+        var times = [timeval(tv_sec: time(nil) - 31 * 60, tv_usec: 0), timeval(tv_sec: time(nil) - 31 * 60, tv_usec: 0)]
+        #expect(utimes(unreadable, &times) == 0)
+        let pruned = try cairn.run(["prune"])
+        #expect(pruned.status == 0 || pruned.status == 7, "\(pruned.stderr)")
+        #expect(pruned.stderr.contains("removing stale lock object"), "\(pruned.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: unreadable))
+    }
+
     @Test func lockOfAKilledBackupIsTakenOver() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch)
