@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import CairnCore
 
@@ -175,7 +176,8 @@ public struct LocalStore: ObjectStore {
             if name.hasPrefix(".") { continue }
             var info = Glibc.stat()
             guard lstat(path + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
-            result.append(ObjectInfo(key: ObjectKey(kind, name), size: Int64(info.st_size)))
+            let modified = Date(timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
+            result.append(ObjectInfo(key: ObjectKey(kind, name), size: Int64(info.st_size), modified: modified))
         }
         return result
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The kinds of object a repository holds, each in its own folder (`data/` is fanned out by the
 /// first two hex digits of the name).
 public enum ObjectKind: String, Sendable, CaseIterable {
@@ -28,11 +30,37 @@ public struct ObjectKey: Hashable, Sendable, CustomStringConvertible {
     public var description: String { path }
 }
 
-/// Size of a stored object.
+/// Size of a stored object, and when it was last written where the store says.
 public struct ObjectInfo: Sendable, Equatable {
     public var key: ObjectKey
     public var size: Int64
-    public init(key: ObjectKey, size: Int64) { self.key = key; self.size = size }
+    /// When the object was last written, by the store's clock, as `list` reports it (a file's
+    /// mtime, a listing's `last_modified` / `LastModified`); nil where the store does not say.
+    public var modified: Date?
+
+    public init(key: ObjectKey, size: Int64, modified: Date? = nil) {
+        self.key = key; self.size = size; self.modified = modified
+    }
+
+    /// The same object: key and size. `modified` is what one answer said, not part of the object.
+    public static func == (left: ObjectInfo, right: ObjectInfo) -> Bool {
+        left.key == right.key && left.size == right.size
+    }
+}
+
+/// Times in object-store listings: `2026-11-20T03:04:05.123456` (Swift, UTC without a zone) or
+/// `2026-11-20T03:04:05.000Z` (S3). Whole seconds are enough for what they are used for.
+enum ListingTime {
+    static func parse(_ text: String) -> Date? {
+        let parts = text.prefix(19).split(whereSeparator: { "-T:".contains($0) }).compactMap { Int($0) }
+        guard parts.count == 6 else { return nil }
+        var components = DateComponents()
+        components.year = parts[0]; components.month = parts[1]; components.day = parts[2]
+        components.hour = parts[3]; components.minute = parts[4]; components.second = parts[5]
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar.date(from: components)
+    }
 }
 
 /// Where a repository keeps its objects: a local directory, an OpenStack Swift container, an S3 bucket.

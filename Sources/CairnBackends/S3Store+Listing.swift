@@ -22,7 +22,7 @@ extension S3Store {
             for entry in page.objects {
                 guard entry.key.hasPrefix(folder), !entry.key.hasSuffix("/"),
                       let last = entry.key.split(separator: "/").last else { continue }
-                result.append(ObjectInfo(key: ObjectKey(kind, String(last)), size: entry.size))
+                result.append(ObjectInfo(key: ObjectKey(kind, String(last)), size: entry.size, modified: entry.modified))
             }
             token = page.isTruncated && !page.objects.isEmpty ? page.nextContinuationToken : nil
         } while token != nil
@@ -32,7 +32,7 @@ extension S3Store {
 
 /// One page of a ListObjectsV2 answer, read with XMLParser.
 struct S3ListingPage {
-    var objects: [(key: String, size: Int64)] = []
+    var objects: [(key: String, size: Int64, modified: Date?)] = []
     var isTruncated = false
     var nextContinuationToken: String?
 
@@ -50,7 +50,7 @@ struct S3ListingPage {
     }
 
     private final class Reader: NSObject, XMLParserDelegate {
-        var objects: [(key: String, size: Int64)] = []
+        var objects: [(key: String, size: Int64, modified: Date?)] = []
         var isTruncated = false
         var nextContinuationToken: String?
         var sawResult = false
@@ -58,13 +58,14 @@ struct S3ListingPage {
         private var text = ""
         private var key: String?
         private var size: Int64 = 0
+        private var modified: Date?
 
         func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
                     attributes: [String: String] = [:]) {
             path.append(name)
             text = ""
             if name == "ListBucketResult" { sawResult = true }
-            if name == "Contents" { key = nil; size = 0 }
+            if name == "Contents" { key = nil; size = 0; modified = nil }
         }
 
         func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
@@ -74,9 +75,10 @@ struct S3ListingPage {
             switch (parent, name) {
             case ("Contents", "Key"): key = text
             case ("Contents", "Size"): size = Int64(text) ?? 0
+            case ("Contents", "LastModified"): modified = ListingTime.parse(text)
             case ("ListBucketResult", "IsTruncated"): isTruncated = text == "true"
             case ("ListBucketResult", "NextContinuationToken"): nextContinuationToken = text
-            case (_, "Contents"): if let key { objects.append((key, size)) }
+            case (_, "Contents"): if let key { objects.append((key, size, modified)) }
             default: break
             }
             path.removeLast()

@@ -6,6 +6,11 @@ extension SwiftStore {
         var name: String?
         var bytes: Int64?
         var subdir: String?
+        var lastModified: String?
+
+        enum CodingKeys: String, CodingKey {
+            case name, bytes, subdir, lastModified = "last_modified"
+        }
     }
 
     /// Lists `PREFIX/KIND/` with `?format=json&prefix=…&marker=…`, page after page, until a page
@@ -34,7 +39,8 @@ extension SwiftStore {
             for entry in page {
                 guard let name = entry.name, name.hasPrefix(folder), !name.hasSuffix("/"),
                       let last = name.split(separator: "/").last else { continue }
-                result.append(ObjectInfo(key: ObjectKey(kind, String(last)), size: entry.bytes ?? 0))
+                result.append(ObjectInfo(key: ObjectKey(kind, String(last)), size: entry.bytes ?? 0,
+                                         modified: entry.lastModified.flatMap(ListingTime.parse)))
             }
             guard page.count >= listingPageSize, let last = page.last?.name ?? page.last?.subdir else { break }
             marker = last

@@ -27,6 +27,9 @@ public struct BackupRequest: Sendable {
     /// Paths recorded in the snapshot instead of `paths` (a Redis capture backs up a staging folder
     /// but records the server's data directory).
     public var recordedPaths: [String]?
+    /// The repository lock the backup holds, verified before every index object and before the
+    /// snapshot: a backup whose lock another process removed as stale commits nothing.
+    public var lock: (any VerifiableLock)?
 
     public init(paths: [String], identity: Identity, workingDirectory: String) {
         self.paths = paths
@@ -72,7 +75,7 @@ public struct BackupJob {
         }
         try countTotals(roots, walker: walker)
 
-        let blobs = BlobWriter(repository: repository, workers: request.workers, faults: request.faults)
+        let blobs = BlobWriter(repository: repository, workers: request.workers, faults: request.faults, lock: request.lock)
         defer { blobs.close() }   // its threads end here, success or not
         let tree = TreeWriter(blobs: blobs, chunker: repository.treeChunker,
                               maximumChunkSize: repository.config.treeChunker.maximumSize)
@@ -144,7 +147,7 @@ public struct BackupJob {
     public func runRDBStream(name: String, recorded: [String], fill: @escaping (UnsafeMutableRawBufferPointer) throws -> Int,
                              metadata: (RDBSummary?) throws -> [String: String]) throws -> BackupResult {
         let started = clock.now()
-        let blobs = BlobWriter(repository: repository, workers: request.workers, faults: request.faults)
+        let blobs = BlobWriter(repository: repository, workers: request.workers, faults: request.faults, lock: request.lock)
         defer { blobs.close() }   // its threads end here, success or not
         let tree = TreeWriter(blobs: blobs, chunker: repository.treeChunker,
                               maximumChunkSize: repository.config.treeChunker.maximumSize)
@@ -187,6 +190,7 @@ public struct BackupJob {
             tags: request.tags, paths: recorded, tree: treeIDs.map(\.hex), parent: parent?.id.hex,
             summary: summary, program: CairnVersion.string, redis: redis)
         let faults = request.faults
+        try request.lock?.verify()
         let id = try repository.commitSnapshot(document) { faults.reach(.beforeCatalogCommit) }
         return BackupResult(snapshot: id, summary: summary, warnings: warnings, parent: parent?.id)
     }

@@ -38,6 +38,8 @@ public final class BlobWriter: @unchecked Sendable {
     let repository: Repository
     let workers: Int
     let faults: FaultInjector
+    /// Asked before every index object is written: a writer whose lock was taken over stops there.
+    let lock: (any VerifiableLock)?
     /// Packs are grouped into one index object per this many packs.
     let packsPerIndex: Int
     private let uploader: PackUploader
@@ -69,10 +71,13 @@ public final class BlobWriter: @unchecked Sendable {
     private let rememberedLimit = 1 << 20
     private var stopped = false
 
-    /// - Parameter uploads: packs uploading at once (each is a spool file, not memory).
+    /// - Parameters:
+    ///   - uploads: packs uploading at once (each is a spool file, not memory).
+    ///   - lock: the lock the caller holds, verified before each index object is written (nil: none).
     public init(repository: Repository, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
-                packsPerIndex: Int = 8, uploads: Int = 4, faults: FaultInjector = .none) {
+                packsPerIndex: Int = 8, uploads: Int = 4, faults: FaultInjector = .none, lock: (any VerifiableLock)? = nil) {
         self.repository = repository
+        self.lock = lock
         self.workers = max(1, workers)
         self.faults = faults
         self.packsPerIndex = packsPerIndex
@@ -310,6 +315,7 @@ public final class BlobWriter: @unchecked Sendable {
 
     private func writeIndex() throws {
         guard !unindexed.isEmpty else { return }
+        try lock?.verify()
         let faults = self.faults
         try repository.writeIndex(unindexed) { faults.reach(.afterIndexWrite) }
         var added = Statistics()

@@ -195,7 +195,13 @@ public struct Identity: Sendable {
     public var hostname: String
     public var username: String
     public var now: Date
-    public init(hostname: String, username: String, now: Date) {
+    /// This boot of this machine (`/proc/sys/kernel/random/boot_id`), nil where unknown.
+    public var bootID: String?
+    /// This process's PID namespace (the link `/proc/self/ns/pid`, e.g. `pid:[4026531836]`), nil
+    /// where unknown. With `bootID`, it says whether a pid recorded in a lock means the same process here.
+    public var pidNamespace: String?
+    public init(hostname: String, username: String, now: Date, bootID: String? = nil, pidNamespace: String? = nil) {
         self.hostname = hostname; self.username = username; self.now = now
+        self.bootID = bootID; self.pidNamespace = pidNamespace
     }
 }

@@ -112,6 +112,115 @@ struct LockingTests {
         try FileManager.default.createDirectory(atPath: locks, withIntermediateDirectories: false)
     }
 
+    /// Whose lock a test forges: where its (dead) pid was recorded, compared with this machine.
+    enum ForgedHolder: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        /// Same host, boot and PID namespace: the pid is provably dead, so the lock is stale.
+        case sameNamespace
+        /// A container sharing the host name, with its own PID namespace.
+        case otherPIDNamespace
+        /// Another machine of the same short name (db1.eu and db1.us), or this one before a reboot.
+        case otherBoot
+        /// A lock written by a Cairn that recorded neither boot id nor PID namespace.
+        case olderCairn
+
+        var testDescription: String { rawValue }
+
+        /// A fresh shared backup lock, as `RepositoryLock` encodes it, naming a pid that is dead here.
+        func lockJSON() throws -> String {
+            let dead = try Spawn.start("/bin/true", [])
+            _ = Spawn.wait(dead)   // reaped: its pid names no process now
+            let now = ISO8601DateFormatter().string(from: Date())
+            let hostname = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost"
+            let bootID = try String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let namespace = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid")
+            var fields = ["\"command\":\"backup\"", "\"created\":\"\(now)\"", "\"exclusive\":false",
+                          "\"hostname\":\"\(hostname)\"", "\"pid\":\(dead)", "\"refreshed\":\"\(now)\""]
+            switch self {
+            case .sameNamespace: fields += ["\"boot_id\":\"\(bootID)\"", "\"pid_namespace\":\"\(namespace)\""]
+            case .otherPIDNamespace: fields += ["\"boot_id\":\"\(bootID)\"", "\"pid_namespace\":\"pid:[1]\""]
+            case .otherBoot: fields += ["\"boot_id\":\"\(UUID().uuidString.lowercased())\"", "\"pid_namespace\":\"\(namespace)\""]
+            case .olderCairn: break
+            }
+            return "{" + fields.joined(separator: ",") + "}"
+        }
+    }
+
+    /// A pid that is dead here proves a lock stale only when it was recorded on this boot of this
+    /// host in this PID namespace: a backup in a container of the same host name (or on db1.us, seen
+    /// from db1.eu) is alive though kill says ESRCH, and a prune taking its lock over deleted the
+    /// packs it was writing. A lock from an older Cairn, which did not record where its pid lives,
+    /// is judged by age alone, also on the same host.
+    @Test(arguments: ForgedHolder.allCases)
+    func deadPidTakesOverOnlyALockFromThisNamespace(_ holder: ForgedHolder) throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let forged = cairn.repository + "/locks/" + String(repeating: "cd", count: 32)
+        try holder.lockJSON().write(toFile: forged, atomically: true, encoding: .utf8)
+
+        let unlock = try cairn.ok(["unlock"])
+        let prune = try cairn.run(["prune"])
+        if holder == .sameNamespace {
+            #expect(unlock.stdout.contains("removed 1 lock"), "\(unlock.stdout) \(unlock.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: forged))
+            #expect(prune.status == 0 || prune.status == 7, "\(prune.stderr)")
+        } else {
+            #expect(unlock.stdout.contains("removed 0 lock"), "\(unlock.stdout) \(unlock.stderr)")
+            #expect(prune.status == 11, "prune took over a live lock: \(prune.status) \(prune.stderr)")
+            #expect(prune.stderr.contains("shared lock by backup") && prune.stderr.contains("--remove-all"), "\(prune.stderr)")
+            #expect(FileManager.default.fileExists(atPath: forged), "the lock was removed")
+        }
+    }
+
+    /// A backup whose lock another process removed as stale (by mistake: it is alive) may find
+    /// its packs deleted by a prune: it stops before its next index object or its snapshot, and
+    /// commits nothing.
+    @Test func backupWhoseLockWasRemovedCommitsNothing() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/big.bin", TreeFixtures.bytes(count: 160 << 20, seed: 61))
+        let locks = cairn.repository + "/locks"
+
+        let backup = try cairn.start(["backup", source])
+        #expect(Self.waitForALock(in: locks), "the backup never took a lock")
+        for name in try FileManager.default.contentsOfDirectory(atPath: locks) {
+            try FileManager.default.removeItem(atPath: locks + "/" + name)
+        }
+        #expect(!backup.hasEnded, "the backup ended before its lock was removed; the test proves nothing")
+        let result = backup.wait()
+        #expect(result.status == 11, "a backup without its lock: \(result.status) \(result.stderr)")
+        #expect(result.stderr.contains("treated it as stale") && result.stderr.contains("nothing was committed"),
+                "\(result.stderr)")
+        #expect(try cairn.snapshots().isEmpty, "a backup that lost its lock committed a snapshot")
+
+        _ = try cairn.backup([source])
+        try cairn.ok(["check", "--read-data"])
+    }
+
+    /// A lock object that cannot be read (a failed read, a damaged object) may be a live prune's
+    /// or backup's: it counts as held, and says so, until the store's listing time puts it past
+    /// the stale limit.
+    @Test func unreadableLockIsHeldUntilItIsOld() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let unreadable = cairn.repository + "/locks/" + String(repeating: "ef", count: 32)
+        try "{\"command\":\"pru".write(toFile: unreadable, atomically: true, encoding: .utf8)
+
+        let refused = try cairn.run(["prune"])
+        #expect(refused.status == 11, "prune beside an unreadable lock: \(refused.status) \(refused.stderr)")
+        #expect(refused.stderr.contains("cannot be read") && refused.stderr.contains("30 minutes"), "\(refused.stderr)")
+        #expect(FileManager.default.fileExists(atPath: unreadable))
+
+        var times = [timeval(tv_sec: time(nil) - 31 * 60, tv_usec: 0), timeval(tv_sec: time(nil) - 31 * 60, tv_usec: 0)]
+        #expect(utimes(unreadable, &times) == 0)
+        let pruned = try cairn.run(["prune"])
+        #expect(pruned.status == 0 || pruned.status == 7, "\(pruned.stderr)")
+        #expect(pruned.stderr.contains("removing stale lock object"), "\(pruned.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: unreadable))
+    }
+
     @Test func lockOfAKilledBackupIsTakenOver() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch)

@@ -123,6 +123,7 @@ struct BackupCommand: ParsableCommand {
         request.forceReread = forceReread
         request.validateRDB = !skipRDBCheck
         request.faults = FaultSetup.fromEnvironment()
+        request.lock = lock
         let progress = WorkProgress()
         let renderer = ProgressRenderer(progress, verb: "backup", enabled: !options.quiet && !json)
         let result: BackupResult

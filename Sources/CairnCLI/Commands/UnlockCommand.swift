@@ -6,7 +6,10 @@ struct UnlockCommand: ParsableCommand {
         commandName: "unlock",
         abstract: "Remove stale locks (or, with --remove-all, every lock).",
         discussion: """
-        A lock is stale when its process is gone (same host) or it has not been refreshed for 30 minutes. \
+        A lock is stale when it has not been refreshed for 30 minutes, or when its process is gone and \
+        it was written on this boot of this host in this PID namespace (so not from a container or \
+        another machine of the same short name, whose pids mean nothing here, nor by a Cairn too old \
+        to record these). \
         Commands remove stale locks in their way by themselves; this is for looking and cleaning up by hand.
 
         EXAMPLES:
@@ -22,7 +25,7 @@ struct UnlockCommand: ParsableCommand {
 
     func run() throws {
         let store = try options.store()
-        let removed = try RepositoryLock.unlock(store: store, all: removeAll, hostname: options.identity.hostname, logger: options.logger)
+        let removed = try RepositoryLock.unlock(store: store, all: removeAll, identity: options.identity, logger: options.logger)
         if !options.quiet { Console.out("removed \(removed) lock(s)") }
     }
 }

@@ -9,6 +9,21 @@ enum Environment {
 
     static var hostname: String { ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost" }
 
+    /// This boot of the machine: the kernel's random boot id, nil without /proc.
+    static var bootID: String? {
+        guard let text = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) else { return nil }
+        let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return id.isEmpty ? nil : id
+    }
+
+    /// This process's PID namespace, as the link /proc/self/ns/pid names it (`pid:[4026531836]`),
+    /// nil without /proc.
+    static var pidNamespace: String? {
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid"),
+              !target.isEmpty else { return nil }
+        return target
+    }
+
     static var username: String {
         value("USER") ?? value("LOGNAME") ?? String(getuid())
     }

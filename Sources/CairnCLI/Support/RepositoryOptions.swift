@@ -192,7 +192,8 @@ struct RepositoryOptions: ParsableArguments {
     }
 
     var identity: Identity {
-        Identity(hostname: Environment.hostname, username: Environment.username, now: Date())
+        Identity(hostname: Environment.hostname, username: Environment.username, now: Date(),
+                 bootID: Environment.bootID, pidNamespace: Environment.pidNamespace)
     }
 }
 
