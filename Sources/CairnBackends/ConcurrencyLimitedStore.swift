@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 
 /// Lets at most `limit` calls reach the inner store at once; the others wait their turn (a
 /// counting semaphore). Keeps a backup's parallel uploads within what one client should ask of a
@@ -36,6 +37,9 @@ public final class ConcurrencyLimitedStore: ObjectStore, ObjectStoreCreating, @u
     public func delete(_ key: ObjectKey) throws { try limited { try inner.delete(key) } }
     public func prefetch(_ key: ObjectKey, offset: Int64, length: Int) { inner.prefetch(key, offset: offset, length: length) }
     public var spoolIsFinal: Bool { inner.spoolIsFinal }
+    public func removeStaleSpoolFiles(modifiedBefore cutoff: Date, dryRun: Bool) throws -> SpoolCleanup {
+        try inner.removeStaleSpoolFiles(modifiedBefore: cutoff, dryRun: dryRun)
+    }
     public var wantsContentDigests: Bool { inner.wantsContentDigests }
     public func put(_ key: ObjectKey, contentsOf path: String, digests: ContentDigests) throws {
         try limited { try inner.put(key, contentsOf: path, digests: digests) }

@@ -112,6 +112,22 @@ public protocol ObjectStore: Sendable {
     /// `put(_:contentsOf:)` of a file whose digests its writer computed as it wrote it. The server
     /// then checks the bytes it receives against what was written, not against what was read back.
     func put(_ key: ObjectKey, contentsOf path: String, digests: ContentDigests) throws
+    /// Deletes the files in `spoolDirectory` last modified before `cutoff` (with `dryRun`, only
+    /// counts them): what a killed backup or prune was writing when the spool belongs to the
+    /// repository (a local store's `tmp/`). The caller holds the exclusive lock. A store whose
+    /// spool belongs to one process and goes with it (a remote store's) has nothing to do.
+    func removeStaleSpoolFiles(modifiedBefore cutoff: Date, dryRun: Bool) throws -> SpoolCleanup
+}
+
+/// What `ObjectStore.removeStaleSpoolFiles(modifiedBefore:dryRun:)` deleted (or would delete).
+public struct SpoolCleanup: Sendable, Equatable {
+    public var files: Int
+    public var bytes: Int64
+
+    public init(files: Int = 0, bytes: Int64 = 0) {
+        self.files = files
+        self.bytes = bytes
+    }
 }
 
 /// Digests of a file's bytes, computed by the code that wrote it (see `ObjectStore.wantsContentDigests`).
@@ -135,6 +151,7 @@ extension ObjectStore {
     public func put(_ key: ObjectKey, contentsOf path: String, digests: ContentDigests) throws {
         try put(key, contentsOf: path)
     }
+    public func removeStaleSpoolFiles(modifiedBefore cutoff: Date, dryRun: Bool) throws -> SpoolCleanup { SpoolCleanup() }
 
     /// `put(_:contentsOf:digests:)` when the writer computed digests, else `put(_:contentsOf:)`.
     public func put(_ key: ObjectKey, contentsOf path: String, digestsIfKnown digests: ContentDigests?) throws {

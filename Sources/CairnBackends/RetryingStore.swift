@@ -80,6 +80,9 @@ public final class RetryingStore: ObjectStore, ObjectStoreCreating, Sendable {
     public func delete(_ key: ObjectKey) throws { try retrying { try inner.delete(key) } }
     public func prefetch(_ key: ObjectKey, offset: Int64, length: Int) { inner.prefetch(key, offset: offset, length: length) }
     public var spoolIsFinal: Bool { inner.spoolIsFinal }
+    public func removeStaleSpoolFiles(modifiedBefore cutoff: Date, dryRun: Bool) throws -> SpoolCleanup {
+        try inner.removeStaleSpoolFiles(modifiedBefore: cutoff, dryRun: dryRun)
+    }
     public var wantsContentDigests: Bool { inner.wantsContentDigests }
     public func put(_ key: ObjectKey, contentsOf path: String, digests: ContentDigests) throws {
         try retrying { try inner.put(key, contentsOf: path, digests: digests) }

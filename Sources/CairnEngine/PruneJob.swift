@@ -22,6 +22,9 @@ public struct PruneReport: Sendable, Codable {
     /// Unused bytes left in packs that were kept (under `--max-unused`).
     public var unusedBytesKept: Int64 = 0
     public var newPacks = 0
+    /// Files a killed backup or prune left in a local repository's `tmp/`, older than a stale lock.
+    public var spoolFilesToDelete = 0
+    public var spoolBytesToDelete: Int64 = 0
     public var dryRun = false
     public var durationSeconds: Double = 0
 
@@ -30,7 +33,7 @@ public struct PruneReport: Sendable, Codable {
         case repositoryBytes = "repository_bytes", usedBytes = "used_bytes", unusedBytes = "unused_bytes"
         case packsToDelete = "packs_deleted", unreferencedPacks = "unreferenced_packs", packsToRepack = "packs_repacked"
         case bytesToCopy = "bytes_copied", reclaimedBytes = "reclaimed_bytes", unusedBytesKept = "unused_bytes_kept"
-        case newPacks = "new_packs"
+        case newPacks = "new_packs", spoolFilesToDelete = "spool_files_deleted", spoolBytesToDelete = "spool_bytes_deleted"
     }
 }
 
@@ -73,6 +76,7 @@ public final class PruneJob {
         try refuseIfIncomplete()
         report.snapshots = try markUsedChunks()
         defer { try? repository.catalog.write { try $0.clearMarks() } }
+        try removeStaleSpoolFiles(now: started, report: &report)
 
         let usage = try repository.catalog.packUsage()
         let stored = try repository.store.list(.data)
@@ -169,6 +173,16 @@ public final class PruneJob {
             throw EngineError(.integrity, "\(storedSnapshots.subtracting(loadedSnapshots).count) snapshot object(s) cannot be read, so prune cannot tell what they use",
                               hint: "run `cairn check`; remove a snapshot that is beyond repair with `cairn forget ID`; prune changed nothing")
         }
+    }
+
+    /// Spool files a killed backup or prune left behind. No writer runs while prune holds the
+    /// exclusive lock, and a live one refreshes its lock more often than `staleAfter`: a file
+    /// that old is no live writer's, even if the lock was taken over by mistake.
+    private func removeStaleSpoolFiles(now: Date, report: inout PruneReport) throws {
+        let cleanup = try repository.store.removeStaleSpoolFiles(modifiedBefore: now.addingTimeInterval(-RepositoryLock.staleAfter),
+                                                                 dryRun: dryRun)
+        report.spoolFilesToDelete = cleanup.files
+        report.spoolBytesToDelete = cleanup.bytes
     }
 
     /// Marks every chunk (tree and data) that any snapshot uses; returns the snapshot count.

@@ -24,7 +24,10 @@ extension Repository {
         return try Repository.addKeyFile(store: store, masterKey: masterKey, password: password, scrypt: scrypt, identity: identity)
     }
 
-    /// Removes a key file. The key that opened this session and the last key cannot be removed.
+    /// Removes a key file, checked against the key files stored now: the key that opened this
+    /// session is never removed, and neither is any key once the key in use is gone (another
+    /// process removed it since this one opened the repository), so a key this process's password
+    /// opens always remains. Callers hold the exclusive lock, so no other removal runs meanwhile.
     public func removeKey(_ id: KeyID) throws {
         let all = try keys()
         guard all.contains(where: { $0.id == id }) else {
@@ -33,6 +36,11 @@ extension Repository {
         guard id != currentKey else {
             throw RepositoryError(.usage, "key \(id.short) is the one in use; it cannot remove itself",
                                   hint: "open the repository with another password to remove this key")
+        }
+        guard let currentKey, all.contains(where: { $0.id == currentKey }) else {
+            throw RepositoryError(.failure, "the key in use (\(currentKey?.short ?? "none")) is no longer in the repository; "
+                                  + "removing key \(id.short) could leave no key that opens it",
+                                  hint: "another process removed it; open the repository with a password that still works and see `cairn key list`")
         }
         try store.delete(ObjectKey(.keys, id.hex))
     }

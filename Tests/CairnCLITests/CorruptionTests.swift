@@ -91,4 +91,72 @@ struct KeyTests {
         #expect(try cairn.run(["snapshots"], environment: asSecond).status == 12)
         try cairn.ok(["snapshots"], environment: ["CAIRN_PASSWORD_FILE": third])
     }
+
+    /// A repository with a second password; returns its file and the two key ids (first, second).
+    static func addSecondKey(_ cairn: CairnRunner) throws -> (password: String, first: String, second: String) {
+        let password = cairn.scratch.path("second-password")
+        try "second password\n".write(toFile: password, atomically: true, encoding: .utf8)
+        try cairn.ok(["key", "add"], environment: ["CAIRN_NEW_PASSWORD_FILE": password])
+        func current(_ environment: [String: String]) throws -> String {
+            let keys = try #require(try cairn.ok(["key", "list", "--json"], environment: environment).json as? [[String: Any]])
+            return try #require(keys.first { $0["current"] as? Bool == true }?["id"] as? String)
+        }
+        return (password, try current([:]), try current(["CAIRN_PASSWORD_FILE": password]))
+    }
+
+    @Test func keyCommandsTakeTheExclusiveLock() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let (password, first, second) = try Self.addSecondKey(cairn)
+        let keys = cairn.repository + "/keys"
+        let before = try FileManager.default.contentsOfDirectory(atPath: keys).sorted()
+        let forged = try LockingTests.forgeExclusiveLock(in: cairn.repository + "/locks", command: "prune")
+
+        let third = scratch.path("third-password")
+        try "third password\n".write(toFile: third, atomically: true, encoding: .utf8)
+        for (arguments, environment) in [(["key", "remove", String(second.prefix(8))], [:]),
+                                         (["key", "remove", String(first.prefix(8))], ["CAIRN_PASSWORD_FILE": password]),
+                                         (["key", "add"], ["CAIRN_NEW_PASSWORD_FILE": third]),
+                                         (["key", "passwd"], ["CAIRN_NEW_PASSWORD_FILE": third])] {
+            let refused = try cairn.run(arguments, environment: environment)
+            #expect(refused.status == 11 && refused.stderr.contains("exclusive lock by prune"),
+                    "cairn \(arguments.joined(separator: " ")) under a prune's lock: \(refused.status) \(refused.stderr)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: keys).sorted() == before)
+
+        try FileManager.default.removeItem(atPath: forged)
+        try cairn.ok(["key", "remove", String(second.prefix(8))])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: keys) == [first])
+        #expect((try FileManager.default.contentsOfDirectory(atPath: cairn.repository + "/locks")).isEmpty)
+    }
+
+    /// Each password removes the other's key, both waiting for the same lock: the second to get it
+    /// finds its own key gone and removes nothing, so one key remains and opens the repository.
+    @Test func removingEachOthersKeyAtOnceLeavesOne() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let (password, first, second) = try Self.addSecondKey(cairn)
+        let forged = try LockingTests.forgeExclusiveLock(in: cairn.repository + "/locks", command: "prune")
+
+        let removals = [(key: second, environment: cairn.environment, name: "first"),
+                        (key: first, environment: cairn.environment.merging(["CAIRN_PASSWORD_FILE": password]) { _, new in new }, name: "second")]
+        let pids = try removals.map { removal in
+            try Spawn.start(CairnRunner.binary, ["key", "remove", "--lock-wait", "2m", String(removal.key.prefix(8))],
+                            environment: removal.environment, stdout: scratch.path("\(removal.name).out"),
+                            stderr: scratch.path("\(removal.name).err"))
+        }
+        func errors(_ name: String) -> String { (try? String(contentsOfFile: scratch.path("\(name).err"), encoding: .utf8)) ?? "" }
+        let bothWaiting = eventually(timeout: 60) { removals.allSatisfy { errors($0.name).contains("waiting up to") } }
+        #expect(bothWaiting, "both removals should open the repository and wait for the lock: \(errors("first")) \(errors("second"))")
+        try FileManager.default.removeItem(atPath: forged)
+
+        let statuses = pids.map { Spawn.wait($0).status }
+        #expect(statuses.sorted() == [0, 1], "one removal succeeds, the other is refused: \(statuses) \(errors("first")) \(errors("second"))")
+        let refused = removals[statuses.firstIndex(of: 1) ?? 0].name
+        #expect(errors(refused).contains("no longer in the repository"), "\(errors(refused))")
+        let left = try FileManager.default.contentsOfDirectory(atPath: cairn.repository + "/keys")
+        #expect(left.count == 1)
+        let survivor = left.first == first ? [:] : ["CAIRN_PASSWORD_FILE": password]
+        try cairn.ok(["snapshots"], environment: survivor)
+    }
 }

@@ -36,6 +36,38 @@ struct CrashSafetyTests {
         try cairn.ok(["restore", "latest", "--target", again])
         #expect(TreeFixtures.snapshot(of: again) == TreeFixtures.snapshot(of: source))
     }
+
+    /// A run killed mid-write leaves its spool file in tmp/; prune deletes it once it is older than
+    /// a stale lock, and keeps a newer one (a writer's that might still be alive).
+    @Test func pruneDeletesSpoolFilesOlderThanAStaleLock() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 1 << 20, seed: 5))
+        _ = try cairn.backup([source])
+        let old = cairn.repository + "/tmp/pack-" + String(repeating: "0a", count: 16)
+        let fresh = cairn.repository + "/tmp/put-" + String(repeating: "0b", count: 12)
+        try TreeFixtures.write(old, TreeFixtures.bytes(count: 3000, seed: 6))
+        try TreeFixtures.write(fresh, TreeFixtures.bytes(count: 500, seed: 7))
+        let anHourAgo = time(nil) - 3600
+        var times = [timeval(tv_sec: anHourAgo, tv_usec: 0), timeval(tv_sec: anHourAgo, tv_usec: 0)]
+        #expect(utimes(old, &times) == 0)
+
+        let dryRun = try cairn.ok(["prune", "--dry-run"]).stdout
+        #expect(dryRun.contains("would delete 1 spool file(s)"), "\(dryRun)")
+        #expect(FileManager.default.fileExists(atPath: old))
+
+        let report = try #require(try cairn.ok(["prune", "--json"]).json as? [String: Any])
+        #expect(report["spool_files_deleted"] as? Int == 1 && report["spool_bytes_deleted"] as? Int == 3000, "\(report)")
+        #expect(!FileManager.default.fileExists(atPath: old))
+        #expect(FileManager.default.fileExists(atPath: fresh))
+
+        let again = try cairn.run(["prune"])
+        #expect(again.status == 7 && !again.stdout.contains("spool"), "\(again.status) \(again.stdout)")
+        #expect(FileManager.default.fileExists(atPath: fresh))
+        try cairn.ok(["check", "--read-data"])
+    }
 }
 
 @Suite("Catalog is a rebuildable cache")

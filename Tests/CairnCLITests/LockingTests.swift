@@ -14,6 +14,17 @@ struct LockingTests {
         return false
     }
 
+    /// Writes a fresh exclusive lock of `command` held on another host (so never stale while the
+    /// test runs) into `locks` and returns its path: remove the file to release it.
+    static func forgeExclusiveLock(in locks: String, command: String) throws -> String {
+        let now = ISO8601DateFormatter().string(from: Date())
+        let record = "{\"command\":\"\(command)\",\"created\":\"\(now)\",\"exclusive\":true,\"hostname\":\"elsewhere\","
+            + "\"pid\":4242,\"refreshed\":\"\(now)\"}"
+        let path = locks + "/" + String(repeating: "ab", count: 32)
+        try record.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     @Test func twoBackupsAtOnceBothSucceed() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch)
@@ -91,11 +102,7 @@ struct LockingTests {
         #expect(lockFiles().isEmpty, "the restore left its lock behind")
 
         // A prune at work on another host (its lock fresh, so not stale).
-        let now = ISO8601DateFormatter().string(from: Date())
-        let prune = "{\"command\":\"prune\",\"created\":\"\(now)\",\"exclusive\":true,\"hostname\":\"elsewhere\","
-            + "\"pid\":4242,\"refreshed\":\"\(now)\"}"
-        let forged = locks + "/" + String(repeating: "ab", count: 32)
-        try prune.write(toFile: forged, atomically: true, encoding: .utf8)
+        let forged = try Self.forgeExclusiveLock(in: locks, command: "prune")
         let blocked = try cairn.run(["restore", "latest", "--target", scratch.path("blocked")])
         #expect(blocked.status == 11 && blocked.stderr.contains("exclusive lock by prune"), "\(blocked.status) \(blocked.stderr)")
         #expect(!FileManager.default.fileExists(atPath: scratch.path("blocked")))

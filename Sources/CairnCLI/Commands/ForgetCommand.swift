@@ -140,7 +140,7 @@ struct ForgetCommand: ParsableCommand {
             if !json && !options.quiet { Console.out("") }
             let report = try PruneRunner.run(repository, options: options, maxUnused: try PruneRunner.fraction(maxUnused),
                                              dryRun: dryRun, json: false, print: !json)
-            reclaimed = report.packsToDelete > 0 || report.packsToRepack > 0
+            reclaimed = report.reclaimedAnything
             if json { output["prune"] = try JSONSerialization.jsonObject(with: JSONEncoder.sorted.encode(report)) }
         }
         if json { Console.json(output) }

@@ -10,6 +10,12 @@ struct KeyCommand: ParsableCommand {
         Every key file wraps the same master key with a different password. New passwords come from a \
         terminal prompt or CAIRN_NEW_PASSWORD_FILE.
 
+        add, remove and passwd take the exclusive lock, as prune does (a running backup or prune makes \
+        them fail with exit code 11 or wait: see --lock-wait), so no two of them change keys/ at once. \
+        remove checks the key files as they are once it holds the lock: it never removes the key in use, \
+        and removes nothing if another process removed the key in use meanwhile, so a key that opens \
+        the repository always remains.
+
         EXAMPLES:
           CAIRN_NEW_PASSWORD_FILE=/root/new-pass cairn key add
           cairn key list
@@ -25,7 +31,10 @@ struct KeyAddCommand: ParsableCommand {
 
     func run() throws {
         let repository = try options.open()
-        let id = try repository.addKey(password: try PasswordSource.readAdditional(), identity: options.identity)
+        let password = try PasswordSource.readAdditional()
+        let lock = try options.lock(repository, exclusive: true, command: "key add")
+        defer { lock.release() }
+        let id = try repository.addKey(password: password, identity: options.identity)
         if !options.quiet { Console.out("added key \(id.short)") }
     }
 }
@@ -56,6 +65,8 @@ struct KeyRemoveCommand: ParsableCommand {
 
     func run() throws {
         let repository = try options.open()
+        let lock = try options.lock(repository, exclusive: true, command: "key remove")
+        defer { lock.release() }
         let id = try repository.findKey(key)
         try repository.removeKey(id)
         if !options.quiet { Console.out("removed key \(id.short)") }
@@ -69,7 +80,10 @@ struct KeyPasswdCommand: ParsableCommand {
     func run() throws {
         let repository = try options.open()
         guard let old = repository.currentKey else { throw CLIError(.usage, "this repository is not encrypted") }
-        let id = try repository.addKey(password: try PasswordSource.readAdditional(), identity: options.identity)
+        let password = try PasswordSource.readAdditional()
+        let lock = try options.lock(repository, exclusive: true, command: "key passwd")
+        defer { lock.release() }
+        let id = try repository.addKey(password: password, identity: options.identity)
         try repository.store.delete(.init(.keys, old.hex))
         if !options.quiet { Console.out("changed password: key \(old.short) replaced by \(id.short)") }
     }

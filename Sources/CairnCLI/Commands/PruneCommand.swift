@@ -17,6 +17,9 @@ struct PruneCommand: ParsableCommand {
         them, then old index objects and packs are deleted. Killed at any point, no snapshot loses data; \
         run prune again to finish. Takes the exclusive lock: backups wait for it (see --lock-wait).
 
+        In a local repository, prune also deletes the files in tmp/ older than 30 minutes (a stale \
+        lock's age): packs and objects a killed backup or prune was writing.
+
         Exit code 7 means there was nothing to reclaim.
 
         EXAMPLES:
@@ -52,7 +55,7 @@ struct PruneCommand: ParsableCommand {
         defer { lock.release() }
         let report = try PruneRunner.run(repository, options: options, maxUnused: try PruneRunner.fraction(maxUnused),
                                          dryRun: dryRun, json: json)
-        if !dryRun && report.packsToDelete == 0 && report.packsToRepack == 0 { throw ExitCode(ExitCodes.nothingToDo) }
+        if !dryRun && !report.reclaimedAnything { throw ExitCode(ExitCodes.nothingToDo) }
     }
 }
 
@@ -104,8 +107,17 @@ enum PruneRunner {
                          + "\(Rendering.size(report.unusedBytesKept)) unused data stays in partly used packs"
                          + (report.dryRun ? "" : " (\(String(format: "%.2f", report.durationSeconds))s)"))
         }
+        if report.spoolFilesToDelete > 0 {
+            lines.append("\(report.dryRun ? "would delete" : "deleted") \(report.spoolFilesToDelete) spool file(s) "
+                         + "(\(Rendering.size(report.spoolBytesToDelete))) left in tmp/ by interrupted runs")
+        }
         return lines.joined(separator: "\n")
     }
+}
+
+extension PruneReport {
+    /// Whether prune deleted or repacked packs or deleted spool files (exit code 7 when not).
+    var reclaimedAnything: Bool { packsToDelete > 0 || packsToRepack > 0 || spoolFilesToDelete > 0 }
 }
 
 extension JSONEncoder {
