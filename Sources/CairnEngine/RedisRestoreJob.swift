@@ -1,3 +1,4 @@
+import CairnCore
 import CairnRedis
 import CairnRepository
 import Foundation
@@ -49,62 +50,57 @@ public struct RedisRestoreJob {
         var appendOnly: Bool
         var appendDirectory: String
         var appendFilename: String
+        var logFile: String?
     }
 
     /// Runs the procedure; returns the key-count check (nil when the server was not started by us).
+    ///
+    /// The snapshot's files are restored next to the live ones (and the AOF folder built there)
+    /// while Redis still runs; only then is it stopped, and the swap is a few renames. So the
+    /// server is down for the swap and its restart, not for the download, and a restore that fails
+    /// before the stop (a wrong password, an unwritable directory, a damaged chunk) leaves the
+    /// server running on its own data.
     @discardableResult
     public func run() throws -> KeyCountCheck? {
-        let layout = try discoverLayout()
+        let client = try connect()
+        let layout = try discoverLayout(client)
         let metadata = snapshot.document.redis ?? [:]
         let rdbName = metadata["rdb_file"] ?? "dump.rdb"
         let data = layout.dataDirectory
         let aofFolder = data + "/" + layout.appendDirectory
+        let staging = data + "/.cairn-restore-\(getpid())"
+        if client != nil && request.stopCommand == nil { try refuseSupervised(client!) }
         report("snapshot \(snapshot.id.short) from \(RFC3339.format(snapshot.document.time)) (\(metadata["keys"] ?? "?") keys) → \(data)")
-        report("1. stop Redis so it cannot overwrite the restored files: " + (request.stopCommand ?? (request.address.map { "SHUTDOWN NOSAVE on \($0)" } ?? "(no --redis or --stop-command: Redis must already be stopped)")))
-        report("2. move current files aside: \(layout.dbFilename) → \(layout.dbFilename).old" + (layout.appendOnly ? ", \(layout.appendDirectory) → \(layout.appendDirectory).old" : ""))
-        report("3. place \(rdbName) from the snapshot as \(data)/\(layout.dbFilename), owner " + (request.owner.map { "\($0.uid):\($0.gid)" } ?? "as recorded"))
-        if layout.appendOnly {
-            report("4. AOF is on: install the RDB as \(layout.appendDirectory)/\(layout.appendFilename).1.base.rdb with a fresh manifest")
-        }
+        report("1. restore \(rdbName) from the snapshot into \(staging) while Redis runs, owner "
+               + (request.owner.map { "\($0.uid):\($0.gid)" } ?? "as recorded")
+               + (layout.appendOnly ? "; AOF is on: build \(layout.appendDirectory) there, the RDB as its base with a fresh manifest" : ""))
+        report("2. stop Redis so it cannot overwrite the restored files: " + (request.stopCommand
+            ?? (client != nil ? "SHUTDOWN SAVE on \(request.address!) (its current data is saved first, and kept below as *.old)"
+                : request.address.map { "nothing answers at \($0): it is stopped" } ?? "(no --redis or --stop-command: Redis must already be stopped)")))
+        report("3. move current files aside: \(layout.dbFilename) → \(layout.dbFilename).old" + (layout.appendOnly ? ", \(layout.appendDirectory) → \(layout.appendDirectory).old" : ""))
+        report("4. move the restored files into place as \(data)/\(layout.dbFilename)" + (layout.appendOnly ? " and \(aofFolder)" : ""))
         report("5. start Redis: " + (request.startCommand ?? "(no --start-command: start it yourself)"))
         report("6. wait for loading to finish and compare key counts with the snapshot")
         if request.dryRun {
             report("dry run: nothing was changed")
             return nil
         }
+        if request.startCommand != nil && request.address == nil {
+            throw EngineError(.usage, "--start-command needs --redis URL to check the loaded server", hint: "nothing was changed")
+        }
 
-        try stopServer()
-        let staging = data + "/.cairn-restore-\(getpid())"
-        FileCopy.removeTree(staging)
-        var restore = RestoreRequest(target: staging)
-        restore.includes = [rdbName]
-        restore.directIO = request.directIO
-        restore.sideBySideMinimumBytes = request.sideBySideMinimumBytes
-        _ = try RestoreJob(repository: repository, snapshot: snapshot, request: restore, logger: logger).run()
+        removeLeftoverStaging(in: data)
+        let staged = try stage(rdbName: rdbName, into: staging, layout: layout)
         defer { FileCopy.removeTree(staging) }
-        guard FileManager.default.fileExists(atPath: staging + "/" + rdbName) else {
-            throw EngineError(.noMatch, "snapshot \(snapshot.id.short) has no \(rdbName)", hint: "is it a snapshot of a Redis data directory?")
-        }
-        let placed = data + "/" + layout.dbFilename
-        if let owner = request.owner { chown(staging + "/" + rdbName, owner.uid, owner.gid) }
-        let moved = try moveAside(placed)
-        if let moved { report("   moved \(placed) → \(moved)") }
-        if layout.appendOnly, FileManager.default.fileExists(atPath: aofFolder), let folderMoved = try moveAside(aofFolder) {
-            report("   moved \(aofFolder) → \(folderMoved)")
-        }
-        if layout.appendOnly {
-            try installAOFBase(from: staging + "/" + rdbName, folder: aofFolder, layout: layout)
-        }
-        guard rename(staging + "/" + rdbName, placed) == 0 else {
-            throw EngineError(.failure, "cannot move the restored file into \(placed): \(errnoMessage(errno))")
-        }
-        report("   placed \(placed)")
+        try stopServer(client)
+        try refuseIfRunningAgain()
+        try swap(staged, layout: layout)
         guard let start = request.startCommand else {
             report("files are in place; start Redis and check it with INFO keyspace")
             return nil
         }
         try runShell(start, what: "start command")
-        let check = try waitAndVerify(metadata: metadata)
+        let check = try waitAndVerify(metadata: metadata, logFile: layout.logFile)
         report("   loaded: \(check.description)" + (check.matches ? "" : " — MISMATCH"))
         guard check.matches else {
             throw EngineError(.integrity, "the restored server's key counts do not match the snapshot (\(check.description))",
@@ -113,7 +109,134 @@ public struct RedisRestoreJob {
         return check
     }
 
-    private func discoverLayout() throws -> Layout {
+    /// The restored files, ready in the staging folder.
+    private struct Staged {
+        var rdb: String
+        /// The new AOF folder, when AOF is on.
+        var aofFolder: String?
+    }
+
+    /// Restores the snapshot's RDB into `staging` (on the data directory's file system, so the swap
+    /// is renames) and, with AOF on, builds the AOF folder there. Redis is still running.
+    private func stage(rdbName: String, into staging: String, layout: Layout) throws -> Staged {
+        FileCopy.removeTree(staging)
+        var restore = RestoreRequest(target: staging)
+        restore.includes = [rdbName]
+        restore.directIO = request.directIO
+        restore.sideBySideMinimumBytes = request.sideBySideMinimumBytes
+        do {
+            _ = try RestoreJob(repository: repository, snapshot: snapshot, request: restore, logger: logger).run()
+        } catch {
+            FileCopy.removeTree(staging)
+            throw error
+        }
+        let rdb = staging + "/" + rdbName
+        guard FileManager.default.fileExists(atPath: rdb) else {
+            FileCopy.removeTree(staging)
+            throw EngineError(.noMatch, "snapshot \(snapshot.id.short) has no \(rdbName)", hint: "is it a snapshot of a Redis data directory? Redis was not stopped")
+        }
+        if let owner = request.owner { chown(rdb, owner.uid, owner.gid) }
+        warnIfOwnedByAnother(rdb, dataDirectory: layout.dataDirectory)
+        var staged = Staged(rdb: rdb)
+        if layout.appendOnly {
+            let folder = staging + "/" + layout.appendDirectory
+            try installAOFBase(from: rdb, folder: folder, layout: layout)
+            staged.aofFolder = folder
+        }
+        report("   restored \(rdbName) into \(staging)")
+        return staged
+    }
+
+    /// Moves the live files aside and the staged ones into place; if a rename fails halfway, the
+    /// files moved aside are put back.
+    private func swap(_ staged: Staged, layout: Layout) throws {
+        let data = layout.dataDirectory
+        let placed = data + "/" + layout.dbFilename
+        let aofFolder = data + "/" + layout.appendDirectory
+        var undo: [(from: String, to: String)] = []
+        func rollBack() {
+            for step in undo.reversed() { rename(step.to, step.from) }
+            try? Self.fsyncFile(data)
+        }
+        do {
+            if let moved = try moveAside(placed) {
+                undo.append((placed, moved))
+                report("   moved \(placed) → \(moved)")
+            }
+            if layout.appendOnly, let moved = try moveAside(aofFolder) {
+                undo.append((aofFolder, moved))
+                report("   moved \(aofFolder) → \(moved)")
+            }
+            if let folder = staged.aofFolder {
+                guard rename(folder, aofFolder) == 0 else {
+                    throw EngineError(.failure, "cannot move the new AOF folder into \(aofFolder): \(errnoMessage(errno))")
+                }
+                undo.append((folder, aofFolder))
+            }
+            guard rename(staged.rdb, placed) == 0 else {
+                throw EngineError(.failure, "cannot move the restored file into \(placed): \(errnoMessage(errno))")
+            }
+            try Self.fsyncFile(data)
+        } catch {
+            rollBack()
+            throw EngineError(.failure, "\(error); the previous files were put back, and Redis is stopped",
+                              hint: "start Redis again with its own data, fix the cause, and run redis-restore again")
+        }
+        report("   placed \(placed)" + (staged.aofFolder != nil ? " and \(aofFolder)" : ""))
+    }
+
+    /// Connects to the server at `--redis`: nil when nothing listens there (it is stopped). Any
+    /// other outcome (a refused password, no answer, an error reply) means a server may be running
+    /// with these files, so nothing may be replaced: it stops the restore before anything changes.
+    private func connect() throws -> RESPClient? {
+        guard let address = request.address else { return nil }
+        do {
+            let client = try RESPClient(address: address, timeout: 5)
+            _ = try client.command(["PING"])
+            return client
+        } catch let error as RedisError where error.nothingListens {
+            return nil
+        } catch let error as any CairnFailure {
+            throw EngineError(.redis, "cannot tell whether Redis at \(address) is stopped: \(error.message)",
+                              hint: (error.hint.map { $0 + "; " } ?? "") + "nothing was changed")
+        }
+    }
+
+    /// The default stop (SHUTDOWN) is undone at once by a supervisor that restarts Redis (systemd's
+    /// `Restart=always`): the server would come back on the old files, and overwrite the restored
+    /// ones at its next save.
+    private func refuseSupervised(_ client: RESPClient) throws {
+        let supervised = (try? client.info("server"))?["process_supervised"] ?? "no"
+        guard supervised == "no" else {
+            throw EngineError(.usage, "Redis runs under a supervisor (process_supervised:\(supervised)), which would restart it after SHUTDOWN",
+                              hint: "stop and start it through the supervisor: --stop-command 'systemctl stop redis-server' "
+                                + "--start-command 'systemctl start redis-server'; nothing was changed")
+        }
+    }
+
+    /// Removes staging folders that earlier runs left (killed before they cleaned up): each holds
+    /// a whole RDB. Only those whose process is gone.
+    private func removeLeftoverStaging(in data: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: data)) ?? [] where name.hasPrefix(".cairn-restore-") {
+            guard let pid = Int32(name.dropFirst(".cairn-restore-".count)), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                FileCopy.removeTree(data + "/" + name)
+                report("   removed \(data)/\(name), left by an earlier run")
+            }
+        }
+    }
+
+    /// Files owned by another user than the data directory's may be unreadable to Redis (a
+    /// snapshot from a server that ran as root, restored for one that runs as redis).
+    private func warnIfOwnedByAnother(_ file: String, dataDirectory: String) {
+        var fileInfo = stat(), folderInfo = stat()
+        guard request.owner == nil, lstat(file, &fileInfo) == 0, lstat(dataDirectory, &folderInfo) == 0,
+              fileInfo.st_uid != folderInfo.st_uid || fileInfo.st_gid != folderInfo.st_gid else { return }
+        report("   warning: the restored files belong to \(fileInfo.st_uid):\(fileInfo.st_gid) as recorded, the data directory "
+               + "to \(folderInfo.st_uid):\(folderInfo.st_gid); if Redis runs as the latter, pass --owner \(folderInfo.st_uid):\(folderInfo.st_gid)")
+    }
+
+    private func discoverLayout(_ client: RESPClient?) throws -> Layout {
         var values: [String: String] = [:]
         if let file = request.configFile {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
@@ -125,10 +248,17 @@ public struct RedisRestoreJob {
                 values[parts[0].lowercased()] = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
             }
         }
-        if let address = request.address, let client = try? RESPClient(address: address, timeout: 5) {
+        let configured = request.dataDirectory ?? values["dir"]
+        if let client {
             for name in ["dir", "dbfilename", "appendonly", "appenddirname", "appendfilename"] {
-                if let value = try? client.config(name) { values[name] = value }
+                if let value = try client.config(name) { values[name] = value }
             }
+            if let configured, let live = values["dir"], !Self.sameDirectory(configured, live) {
+                throw EngineError(.usage, "the server at \(request.address!) uses \(live), not \(configured)",
+                                  hint: "point --redis at the server whose data directory this is; nothing was changed")
+            }
+        } else if let address = request.address {
+            try refuseIfSeeminglyRunning(address: address, config: values)
         }
         guard let directory = request.dataDirectory ?? values["dir"] else {
             throw EngineError(.usage, "cannot tell where the server's data directory is",
@@ -136,32 +266,61 @@ public struct RedisRestoreJob {
         }
         return Layout(dataDirectory: directory, dbFilename: values["dbfilename"] ?? "dump.rdb",
                       appendOnly: values["appendonly"] == "yes", appendDirectory: values["appenddirname"] ?? "appendonlydir",
-                      appendFilename: values["appendfilename"] ?? "appendonly.aof")
+                      appendFilename: values["appendfilename"] ?? "appendonly.aof", logFile: values["logfile"])
     }
 
-    private func stopServer() throws {
+    /// Nothing listens at `--redis`: before taking that as "stopped", make sure it is the address
+    /// the server in `--conf` would listen on, and that the pid in its pidfile is not alive.
+    private func refuseIfSeeminglyRunning(address: RedisAddress, config: [String: String]) throws {
+        if case .tcp(_, let port) = address.endpoint, let configured = config["port"].flatMap(Int.init), configured != 0, configured != port {
+            throw EngineError(.usage, "nothing answers at \(address), but the server in --conf listens on port \(configured)",
+                              hint: "check --redis; nothing was changed")
+        }
+        if let pidFile = config["pidfile"], let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+           let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0, kill(pid, 0) == 0 {
+            throw EngineError(.redis, "nothing answers at \(address), but the pidfile \(pidFile) names a live process (\(pid))",
+                              hint: "check --redis; stop Redis first if it is hung; nothing was changed")
+        }
+    }
+
+    private static func sameDirectory(_ a: String, _ b: String) -> Bool {
+        let resolve = { (path: String) in URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path }
+        return resolve(a) == resolve(b)
+    }
+
+    /// Stops the server. SHUTDOWN SAVE writes its current dataset first, so the `*.old` file kept
+    /// below holds what it served until now (SHUTDOWN NOSAVE would keep only its last save: with
+    /// appendonly off, the writes since then would be lost). If Redis cannot save, it refuses to
+    /// stop, and the restore stops too with nothing changed.
+    private func stopServer(_ client: RESPClient?) throws {
         if let stop = request.stopCommand {
             try runShell(stop, what: "stop command")
-        } else if let address = request.address {
-            do {
-                let client = try RESPClient(address: address, timeout: 5)
-                try? client.send([Array("SHUTDOWN".utf8), Array("NOSAVE".utf8)])
-                _ = try? client.readReply()
-            } catch {
-                report("   \(address) does not answer; taking it as stopped")
-                return
+        } else if let client {
+            try? client.send([Array("SHUTDOWN".utf8), Array("SAVE".utf8)])
+            if case .error(let text)? = try? client.readReply() {
+                throw EngineError(.redis, "Redis refused to stop: \(text)",
+                                  hint: "it still runs on its own data and nothing was changed; if it cannot save (disk full, MISCONF), "
+                                    + "see its log, or stop it yourself and run again without --redis")
             }
         } else {
             return
         }
         if let address = request.address {
             let deadline = Date().addingTimeInterval(60)
-            while (try? RESPClient(address: address, timeout: 1)) != nil {
-                guard Date() < deadline else { throw EngineError(.redis, "\(address) is still running after the stop step") }
+            while try connect() != nil {
+                guard Date() < deadline else { throw EngineError(.redis, "\(address) is still running after the stop step; nothing was changed") }
                 Thread.sleep(forTimeInterval: 0.1)
             }
         }
         report("   Redis is stopped")
+    }
+
+    /// Right before the swap: a server that answers again (a supervisor restarted it) would run on
+    /// the old files and overwrite the restored ones at its next save.
+    private func refuseIfRunningAgain() throws {
+        guard let address = request.address, try connect() != nil else { return }
+        throw EngineError(.redis, "\(address) answers again after the stop: something restarted it (a supervisor?); nothing was replaced",
+                          hint: "stop it through its supervisor with --stop-command, and start it with --start-command")
     }
 
     /// `path.old` (or `.old.N`); nil when there is nothing to move.
@@ -190,24 +349,54 @@ public struct RedisRestoreJob {
         try Data(text.utf8).write(to: URL(fileURLWithPath: manifest))
         chown(manifest, info.st_uid, info.st_gid)
         chmod(manifest, 0o644)
-        report("   installed \(folder)/\(baseName) and a fresh manifest")
+        for file in [folder + "/" + baseName, manifest] { try Self.fsyncFile(file) }
+        try Self.fsyncFile(folder)
+        report("   built \(folder)/\(baseName) and a fresh manifest")
     }
 
-    private func waitAndVerify(metadata: [String: String]) throws -> KeyCountCheck {
+    /// fsync of a file or a directory (its entries).
+    private static func fsyncFile(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0, fsync(fd) == 0 else {
+            let code = errno
+            if fd >= 0 { close(fd) }
+            throw EngineError(.failure, "cannot sync \(path): \(errnoMessage(code))")
+        }
+        close(fd)
+    }
+
+    /// Waits for the started server to finish loading. A server that has not accepted a connection
+    /// for `startupSeconds` after the start command did not start (files it cannot read, a bad
+    /// config): that fails at once rather than after the whole load timeout.
+    private func waitAndVerify(metadata: [String: String], logFile: String?) throws -> KeyCountCheck {
         guard let address = request.address else {
             throw EngineError(.usage, "--start-command needs --redis URL to check the loaded server")
         }
-        let deadline = Date().addingTimeInterval(request.loadTimeout)
+        let started = Date()
+        let deadline = started.addingTimeInterval(request.loadTimeout)
+        var answered = false
         while true {
-            if let client = try? RESPClient(address: address, timeout: 5), (try? client.command(["PING"]))?.string == "PONG",
-               (try? client.info("persistence"))?["loading"] == "0" {
-                return KeyCountCheck(expected: KeyCountCheck.parse(metadata["keys_per_db"] ?? ""),
-                                     actual: try KeyCountCheck.live(client), expires: Int(metadata["expires"] ?? "0") ?? 0)
+            do {
+                let client = try RESPClient(address: address, timeout: 5)
+                answered = true
+                if (try? client.command(["PING"]))?.string == "PONG", (try? client.info("persistence"))?["loading"] == "0" {
+                    return KeyCountCheck(expected: KeyCountCheck.parse(metadata["keys_per_db"] ?? ""),
+                                         actual: try KeyCountCheck.live(client), expires: Int(metadata["expires"] ?? "0") ?? 0)
+                }
+            } catch let error as RedisError where error.nothingListens && !answered
+                        && Date().timeIntervalSince(started) > Self.startupSeconds {
+                throw EngineError(.redis, "\(address) accepts no connection \(Int(Self.startupSeconds)) s after the start command: Redis did not start",
+                                  hint: "see its log" + (logFile.map { " (\($0))" } ?? "") + "; files it cannot read? pass --owner USER:GROUP of the "
+                                    + "Redis user. The previous files are kept as *.old")
+            } catch {
+                // Not up yet, or loading: ask again.
             }
             guard Date() < deadline else { throw EngineError(.redis, "\(address) did not finish loading in time") }
             Thread.sleep(forTimeInterval: 0.1)
         }
     }
+
+    static let startupSeconds: TimeInterval = 30
 
     private func runShell(_ command: String, what: String) throws {
         let status = try ShellCommand.run(command)

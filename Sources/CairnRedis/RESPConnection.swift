@@ -46,8 +46,10 @@ final class RESPConnection {
 
     private static func connectError(_ code: Int32, _ description: String) -> RedisError {
         if code == ECONNREFUSED || code == ENOENT {
-            return RedisError("cannot connect to \(description): \(String(cString: strerror(code)))",
-                              hint: "is redis-server running there? check --redis")
+            var error = RedisError("cannot connect to \(description): \(String(cString: strerror(code)))",
+                                   hint: "is redis-server running there? check --redis")
+            error.nothingListens = true
+            return error
         }
         return RedisError("cannot connect to \(description): \(String(cString: strerror(code)))")
     }

@@ -6,6 +6,9 @@ public struct RedisError: CairnFailure {
     public var message: String
     public var hint: String?
     public var underlying: (any Error)?
+    /// Nothing listens at the address (connection refused, or no such socket file): the server is
+    /// not running there, as opposed to one that answers with an error or not at all.
+    public var nothingListens = false
 
     /// A Redis failure (exit code for Redis errors).
     public init(_ message: String, hint: String? = nil, cause: (any Error)? = nil) {

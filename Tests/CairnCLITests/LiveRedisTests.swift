@@ -28,7 +28,7 @@ struct LiveRedisTests {
 
         let restored = try cairn.ok(["redis-restore", "latest", "--redis", redis.url, "--conf", redis.configFile,
                                      "--start-command", redis.startCommand])
-        #expect(restored.stdout.contains("SHUTDOWN NOSAVE"))
+        #expect(restored.stdout.contains("SHUTDOWN SAVE"))
         try redis.waitReady()
         #expect(redis.digest == original)
         // Nothing was deleted: the previous files are kept.
@@ -199,5 +199,79 @@ struct LiveRedisFailureTests {
         let summary = try #require(good.json as? [String: Any])
         #expect(summary["keys"] as? Int == 445)
         #expect(summary["functions"] as? Int == 1)
+    }
+}
+
+/// `redis-restore` replaces a server's files only once it has stopped that server itself, and
+/// keeps what the server held until then.
+@Suite("Live Redis: redis-restore changes nothing it cannot stop", .serialized)
+struct RedisRestoreSafetyTests {
+    /// A server that answers with an error (no or a wrong password), or nothing at `--redis`
+    /// while the server in `--conf` listens on another port: none of these is a stopped server.
+    /// The files stay where they are and the server keeps serving its data.
+    @Test func aServerItCannotAskIsNotTakenForStopped() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let redis = try LiveRedis(directory: scratch.path("data"), appendOnly: true, extra: ["requirepass s3cret"])
+        try redis.loadDataset(count: 100)
+        try cairn.ok(["backup", "--redis", redis.url], environment: ["REDISCLI_AUTH": "s3cret"])
+        try redis.loadDataset(prefix: "later-", count: 50)
+        let digest = redis.digest
+        let attempts: [(url: String, status: Int32, says: String)] = [
+            ("redis://:wrong@127.0.0.1:\(redis.port)", 14, "cannot tell whether"),
+            (redis.url, 14, "requires a password"),
+            ("redis://127.0.0.1:\(LiveRedis.freePort())", 64, "listens on port \(redis.port)"),
+        ]
+        for attempt in attempts {
+            let result = try cairn.run(["redis-restore", "latest", "--redis", attempt.url, "--conf", redis.configFile,
+                                        "--start-command", redis.startCommand])
+            #expect(result.status == attempt.status && result.stderr.contains(attempt.says),
+                    "\(attempt.url): exit \(result.status), \(result.stderr)")
+            #expect(redis.digest == digest, "the server's data changed after \(attempt.url)")
+            #expect(!FileManager.default.fileExists(atPath: redis.directory + "/appendonlydir.old"))
+            #expect(!FileManager.default.fileExists(atPath: redis.directory + "/dump.rdb.old"))
+        }
+    }
+
+    /// With appendonly off, the writes since the server's last save exist only in its memory.
+    /// The server is stopped with SHUTDOWN SAVE, so `dump.rdb.old` holds them.
+    @Test func thePreviousDatasetIsKeptWholeInDotOld() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let redis = try LiveRedis(directory: scratch.path("data"), appendOnly: false)
+        try redis.loadDataset(count: 100)
+        _ = try cairn.backup([], extra: ["--redis", redis.url])
+        try redis.loadDataset(prefix: "unsaved-", count: 60)
+        let before = redis.digest
+        try cairn.ok(["redis-restore", "latest", "--redis", redis.url, "--conf", redis.configFile, "--start-command", redis.startCommand])
+        try redis.waitReady()
+        #expect(redis.digest != before)
+
+        let kept = scratch.path("kept")
+        mkdir(kept, 0o755)
+        try FileManager.default.copyItem(atPath: redis.directory + "/dump.rdb.old", toPath: kept + "/dump.rdb")
+        let old = try LiveRedis(directory: kept, appendOnly: false)
+        #expect(old.digest == before, "dump.rdb.old does not hold the dataset the server served before the restore")
+        old.stop()
+    }
+
+    /// The snapshot is restored next to the live files before the server is stopped: a snapshot
+    /// that cannot be placed (here: one with no RDB) leaves the server running on its own data.
+    @Test func aFailedRestoreLeavesTheServerRunning() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let redis = try LiveRedis(directory: scratch.path("data"), appendOnly: true)
+        try redis.loadDataset(count: 50)
+        let notRedis = scratch.path("not-redis")
+        TreeFixtures.makeDirectory(notRedis)
+        try TreeFixtures.write(notRedis + "/notes.txt", Array("no RDB here\n".utf8))
+        _ = try cairn.backup([notRedis])
+        let digest = redis.digest
+        let result = try cairn.run(["redis-restore", "latest", "--redis", redis.url, "--conf", redis.configFile,
+                                    "--start-command", redis.startCommand])
+        #expect(result.status == 15 && result.stderr.contains("has no dump.rdb"), "exit \(result.status): \(result.stderr)")
+        #expect(redis.digest == digest, "the server is not serving its own data any more")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: redis.directory).filter { $0.hasPrefix(".cairn-restore") || $0.hasSuffix(".old") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
     }
 }

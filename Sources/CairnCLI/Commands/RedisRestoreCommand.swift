@@ -9,12 +9,19 @@ struct RedisRestoreCommand: ParsableCommand {
         commandName: "redis-restore",
         abstract: "Restore a snapshot into a Redis server's data directory, safely.",
         discussion: """
-        The whole procedure, each step printed before it is taken: stop the server so it cannot overwrite \
-        the restored file on shutdown (SHUTDOWN NOSAVE, or --stop-command); move the current dump.rdb and \
-        AOF folder aside as *.old (nothing is deleted); place the snapshot's RDB with its numeric owner \
-        (or --owner); when AOF is on, install the RDB as the AOF base with a fresh manifest so the server \
-        loads exactly the snapshot; start (--start-command); wait for loading; compare key counts with the \
-        snapshot (keys whose TTL passed since the backup excepted). --dry-run prints the plan only.
+        The whole procedure, each step printed before it is taken: restore the snapshot's RDB next to the \
+        live files while the server still runs, with its numeric owner (or --owner), and when AOF is on \
+        build the AOF folder there with the RDB as its base and a fresh manifest, so the server loads \
+        exactly the snapshot; stop the server (SHUTDOWN SAVE, so the data it held is saved first, or \
+        --stop-command); move the current dump.rdb and AOF folder aside as *.old (nothing is deleted) and \
+        the restored ones into place; start (--start-command); wait for loading; compare key counts with \
+        the snapshot (keys whose TTL passed since the backup excepted). --dry-run prints the plan only.
+
+        Nothing is replaced unless the server is known to be stopped: a server that answers --redis with \
+        an error (a wrong or missing password), nothing at --redis while the server in --conf listens on \
+        another port or its pidfile names a live process, or a server under a supervisor (systemd) without \
+        --stop-command, stops the restore before anything changes. So does any failure while the \
+        snapshot is restored next to the live files: the server keeps running on its own data.
 
         EXAMPLES:
           cairn redis-restore latest --redis redis://127.0.0.1:6379 \\
@@ -35,7 +42,7 @@ struct RedisRestoreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The server's redis.conf, read for dir, dbfilename and AOF settings.", valueName: "file"))
     var conf: String?
 
-    @Option(help: ArgumentHelp("Shell command that stops the server (default: SHUTDOWN NOSAVE through --redis).", valueName: "command"))
+    @Option(help: ArgumentHelp("Shell command that stops the server (default: SHUTDOWN SAVE through --redis).", valueName: "command"))
     var stopCommand: String?
 
     @Option(help: ArgumentHelp("Shell command that starts the server.", valueName: "command"))
