@@ -77,7 +77,9 @@ struct BackgroundSave {
                 if finished {
                     guard info["rdb_last_bgsave_status"] == "ok" else {
                         throw EngineError(.redis, "BGSAVE failed on \(client.address) (rdb_last_bgsave_status:\(info["rdb_last_bgsave_status"] ?? "?"))",
-                                          hint: "see the Redis log: the data directory may be unwritable or full; no snapshot was made")
+                                          hint: "see the Redis log: the data directory may be unwritable or full; no snapshot was made. "
+                                            + "Until a save succeeds, a server with stop-writes-on-bgsave-error yes (the default) refuses "
+                                            + "writes (MISCONF): fix the cause and run BGSAVE, or back up again")
                     }
                     return
                 }
