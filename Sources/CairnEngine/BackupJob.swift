@@ -105,15 +105,17 @@ public struct BackupJob {
                             node.linkTarget = first
                             summary.links += 1
                             try tree.append(node)
+                            rdbFacts.noteLink(node.pathString, to: String(decoding: first, as: UTF8.self))
                             return
                         }
                         hardLinks[key] = entry.path
                     }
                     summary.files += 1
+                    rdbFacts.noteFile(node.pathString)
                     if !request.forceReread, let old = try previous?.find(entry.path), node.looksUnchanged(comparedTo: old) {
                         try tree.append(node)
                         try previous!.copyChunks(into: tree)
-                        rdbFacts.unchanged.insert(node.pathString)
+                        rdbFacts.noteUnchanged(node.pathString, looksLikeRDB: RedisDirectoryValidator.looksLikeRDB(entry.source.string))
                         summary.bytes += node.size
                         progress.addBytes(node.size)
                     } else {
@@ -250,24 +252,67 @@ public struct BackupJob {
 
 /// The RDB counts a snapshot records, gathered while its files are read: from the RDBs that were
 /// read, or (for an RDB unchanged since the parent snapshot, which is not read again) the parent's.
+///
+/// The snapshot's `rdb_file` — what `redis-restore` and `drill` load as the server's dump — is the
+/// server's own RDB or none, never whichever RDB sorts first: see `serverRDB(dbFilename:)`.
 struct RDBFacts {
+    /// The summaries of the files read that are valid RDBs, by path in the snapshot.
     var read: [String: RDBSummary] = [:]
+    /// Files unchanged since the parent snapshot (not read again).
     var unchanged = Set<String>()
+    /// Top-level files (and hard links to files), read or not.
+    private(set) var topLevelFiles = Set<String>()
+    /// Top-level files unchanged since the parent that start like an RDB or are named `*.rdb`.
+    private(set) var unchangedTopLevelRDBs = Set<String>()
+
+    mutating func noteFile(_ path: String) {
+        if !path.contains("/") { topLevelFiles.insert(path) }
+    }
+
+    mutating func noteUnchanged(_ path: String, looksLikeRDB: Bool) {
+        unchanged.insert(path)
+        if looksLikeRDB && !path.contains("/") { unchangedTopLevelRDBs.insert(path) }
+    }
+
+    /// A hard link to a file walked earlier holds what that file holds.
+    mutating func noteLink(_ path: String, to first: String) {
+        noteFile(path)
+        if let summary = read[first] { read[path] = summary }
+        if unchanged.contains(first) { noteUnchanged(path, looksLikeRDB: unchangedTopLevelRDBs.contains(first)) }
+    }
+
+    /// The file recorded as the snapshot's RDB: exactly the server's `dbfilename` for a live
+    /// capture; for a directory, `dump.rdb` at the top level if there is one, else the one top-level
+    /// RDB whose name is not a leftover (`*.old`, `*.old.N`, `*.bak`, `*~`, `temp-*.rdb`); else none.
+    func serverRDB(dbFilename: String?) -> String? {
+        if let dbFilename { return dbFilename }
+        if topLevelFiles.contains("dump.rdb") { return "dump.rdb" }
+        let named = topLevelRDBs.filter { !RedisLeftover.isLeftover($0) }
+        return named.count == 1 ? named.first : nil
+    }
+
+    /// Top-level files read as RDBs, or unchanged and looking like one.
+    private var topLevelRDBs: Set<String> {
+        Set(read.keys.filter { !$0.contains("/") }).union(unchangedTopLevelRDBs)
+    }
 
     func metadata(adding base: [String: String]?, parent: [String: String]?) -> [String: String]? {
         var metadata = base ?? [:]
-        let topLevel = read.keys.filter { !$0.contains("/") }.sorted()
-        if let main = topLevel.first(where: { $0.hasSuffix("dump.rdb") }) ?? topLevel.first {
-            metadata.merge(RedisDirectoryValidator.metadata(of: read[main]!, file: main)) { _, new in new }
-        } else if let parent, let file = parent["rdb_file"], unchanged.contains(file) {
-            for key in ["rdb_file", "rdb_version", "keys", "keys_per_db", "expires", "functions"] { metadata[key] = parent[key] }
+        if let main = serverRDB(dbFilename: base?["dbfilename"]) {
+            if let summary = read[main] {
+                metadata.merge(RedisDirectoryValidator.metadata(of: summary, file: main)) { _, new in new }
+            } else if let parent, parent["rdb_file"] == main, unchanged.contains(main) {
+                for key in ["rdb_file", "rdb_version", "keys", "keys_per_db", "expires", "functions"] { metadata[key] = parent[key] }
+            }
         }
         if let base = read.keys.sorted().first(where: { $0.contains("/") && $0.contains(".base.") }) {
             metadata["aof_base_keys"] = String(read[base]!.keys)
         } else if let parent, let keys = parent["aof_base_keys"], unchanged.contains(where: { $0.contains(".base.") }) {
             metadata["aof_base_keys"] = keys
         }
-        if metadata.isEmpty { return nil }
+        // A directory with RDBs but none of them the server's still records that it holds Redis
+        // data, so redis-restore and drill can say why they refuse it.
+        if metadata.isEmpty && topLevelRDBs.isEmpty { return nil }
         if base == nil { metadata["capture"] = "directory" }
         return metadata
     }

@@ -31,6 +31,7 @@ public struct DrillJob {
     public func run() throws -> DrillResult {
         let started = Date()
         let metadata = snapshot.document.redis ?? [:]
+        if !metadata.isEmpty && metadata["rdb_file"] == nil { throw EngineError.noServerRDB(snapshot: snapshot.id.short) }
         guard let rdbName = metadata["rdb_file"], let perDatabase = metadata["keys_per_db"] else {
             throw EngineError(.noMatch, "snapshot \(snapshot.id.short) records no Redis data", hint: "drill snapshots made from a Redis data directory")
         }

@@ -14,3 +14,12 @@ public struct EngineError: CairnFailure {
         self.underlying = cause
     }
 }
+
+extension EngineError {
+    /// A snapshot that records no `rdb_file`: its directory held no RDB known to be the server's
+    /// (no `dump.rdb`, not one RDB beside leftovers), so there is nothing to load as the dump.
+    static func noServerRDB(snapshot short: String) -> EngineError {
+        EngineError(.noMatch, "snapshot \(short) names no RDB of the server (no rdb_file): its directory held no dump.rdb and not exactly one other RDB",
+                    hint: "restore its files with `cairn restore` and put the right one in place by hand; nothing was changed")
+    }
+}

@@ -69,6 +69,8 @@ public struct RedisCapture {
             metadata["used_memory"] = facts.usedMemory
             metadata["aof"] = facts.appendOnly ? "yes" : "no"
             metadata["capture"] = "bgsave"
+            // The backup records this file, and only this one, as the snapshot's RDB.
+            metadata["dbfilename"] = facts.dbFilename
             metadata["data_dir"] = facts.dataDirectory
             metadata["address"] = request.address.description
             FileCopy.copyTimes(from: facts.dataDirectory, to: staging)
@@ -142,14 +144,24 @@ public struct RedisCapture {
         }
     }
 
-    /// Other regular files of the data directory (nodes.conf, …), but not Redis's temp files.
+    /// Other regular files of the data directory (nodes.conf, …), but not Redis's temp files and
+    /// not what earlier `cairn redis-restore` runs moved aside (`*.old`, `*.old.N`, files or folders):
+    /// those are old datasets, often many times the size of the current one.
     private func linkOtherFiles(facts: RedisServerFacts, staging: String) throws {
         let skip: Set<String> = [facts.dbFilename, facts.appendDirectory ?? "", facts.appendFilename]
+        var movedAside = 0
         for name in (try? FileManager.default.contentsOfDirectory(atPath: facts.dataDirectory)) ?? [] {
             if skip.contains(name) || name.hasPrefix("temp-") || name.hasPrefix(".cairn-") { continue }
+            if RedisLeftover.isMovedAside(name) {
+                movedAside += 1
+                continue
+            }
             let path = facts.dataDirectory + "/" + name
             guard let info = SystemPath(path).lstat(), info.isRegularFile else { continue }
             try? FileCopy.linkOrCopy(path, staging + "/" + name)
+        }
+        if movedAside > 0 {
+            logger.info("not capturing \(movedAside) entries named *.old or *.old.N in \(facts.dataDirectory): earlier restores moved them aside; they are not the server's data")
         }
     }
 

@@ -62,10 +62,10 @@ public struct RedisRestoreJob {
     /// server running on its own data.
     @discardableResult
     public func run() throws -> KeyCountCheck? {
+        let metadata = snapshot.document.redis ?? [:]
+        guard let rdbName = metadata["rdb_file"] else { throw EngineError.noServerRDB(snapshot: snapshot.id.short) }
         let client = try connect()
         let layout = try discoverLayout(client)
-        let metadata = snapshot.document.redis ?? [:]
-        let rdbName = metadata["rdb_file"] ?? "dump.rdb"
         let data = layout.dataDirectory
         let aofFolder = data + "/" + layout.appendDirectory
         let staging = data + "/.cairn-restore-\(getpid())"

@@ -5,6 +5,9 @@ import Testing
 /// Tests that start their own redis-server (127.0.0.1, free port, temporary dir, stopped by pid).
 @Suite("Live Redis: capture and restore", .serialized)
 struct LiveRedisTests {
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/redis7-datadir").path
+
     @Test(arguments: [false, true])
     func backupThenRedisRestoreGivesTheSameDataset(appendOnly: Bool) throws {
         let scratch = try Scratch()
@@ -73,6 +76,55 @@ struct LiveRedisTests {
             copy.stop()
         }
         #expect(digests == [original, original])
+        try cairn.ok(["drill", "latest"])
+    }
+
+    /// What earlier redis-restore runs moved aside (`*.old`, `*.old.N`, files and folders) is not
+    /// captured: old datasets, often far larger than the current one.
+    @Test func captureSkipsWhatRestoresMovedAside() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let redis = try LiveRedis(directory: scratch.path("data"), appendOnly: true)
+        try redis.loadDataset(count: 50)
+        let olderRDB = Self.fixture + "/dump.rdb"
+        try FileManager.default.copyItem(atPath: olderRDB, toPath: redis.directory + "/dump.rdb.old")
+        try FileManager.default.copyItem(atPath: olderRDB, toPath: redis.directory + "/dump.rdb.old.1")
+        try FileManager.default.copyItem(atPath: Self.fixture + "/appendonlydir", toPath: redis.directory + "/appendonlydir.old")
+        try "kept\n".write(toFile: redis.directory + "/notes.txt", atomically: true, encoding: .utf8)
+
+        let backup = try cairn.ok(["backup", "--verbose", "--redis", redis.url])
+        #expect(backup.stderr.contains("not capturing 3 entries named *.old or *.old.N"), "\(backup.stderr)")
+        let listed = try #require(try cairn.ok(["ls", "latest", "--json"]).json as? [[String: Any]])
+        let paths = listed.compactMap { $0["path"] as? String }
+        #expect(paths.contains("dump.rdb"))
+        #expect(paths.contains("notes.txt"))
+        #expect(paths.contains { $0.hasPrefix("appendonlydir/") })
+        #expect(!paths.contains { $0.contains(".old") }, "\(paths)")
+        let facts = try #require(try cairn.snapshots().last?["redis"] as? [String: String])
+        #expect(facts["rdb_file"] == "dump.rdb")
+    }
+
+    /// A server whose `dbfilename` is not dump.rdb, beside a stale dump.rdb: the snapshot's RDB is
+    /// the server's, and redis-restore puts exactly that one back.
+    @Test func snapshotRDBIsTheServersDBFilename() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let redis = try LiveRedis(directory: scratch.path("data"), appendOnly: false, extra: ["dbfilename redis-6379.rdb"])
+        try FileManager.default.copyItem(atPath: Self.fixture + "/dump.rdb", toPath: redis.directory + "/dump.rdb")
+        try redis.loadDataset(count: 50)
+        let original = redis.digest
+
+        _ = try cairn.backup([], extra: ["--redis", redis.url])
+        let facts = try #require(try cairn.snapshots().last?["redis"] as? [String: String])
+        #expect(facts["dbfilename"] == "redis-6379.rdb")
+        #expect(facts["rdb_file"] == "redis-6379.rdb")
+        #expect(facts["keys_per_db"]?.contains("db2=10") == true)
+
+        try redis.cli(["FLUSHALL"])
+        try cairn.ok(["redis-restore", "latest", "--redis", redis.url, "--conf", redis.configFile,
+                      "--start-command", redis.startCommand])
+        try redis.waitReady()
+        #expect(redis.digest == original)
         try cairn.ok(["drill", "latest"])
     }
 
@@ -269,7 +321,7 @@ struct RedisRestoreSafetyTests {
         let digest = redis.digest
         let result = try cairn.run(["redis-restore", "latest", "--redis", redis.url, "--conf", redis.configFile,
                                     "--start-command", redis.startCommand])
-        #expect(result.status == 15 && result.stderr.contains("has no dump.rdb"), "exit \(result.status): \(result.stderr)")
+        #expect(result.status == 15 && result.stderr.contains("names no RDB of the server"), "exit \(result.status): \(result.stderr)")
         #expect(redis.digest == digest, "the server is not serving its own data any more")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: redis.directory).filter { $0.hasPrefix(".cairn-restore") || $0.hasSuffix(".old") }
         #expect(leftovers.isEmpty, "\(leftovers)")
