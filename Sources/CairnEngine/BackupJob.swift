@@ -305,9 +305,13 @@ struct RDBFacts {
                 for key in ["rdb_file", "rdb_version", "keys", "keys_per_db", "expires", "functions"] { metadata[key] = parent[key] }
             }
         }
-        if let base = read.keys.sorted().first(where: { $0.contains("/") && $0.contains(".base.") }) {
+        // The AOF base of the server's AOF folder, not of one an earlier restore moved aside.
+        let isAOFBase = { (path: String) in
+            path.contains("/") && path.contains(".base.") && !RedisLeftover.isMovedAside(String(path.prefix { $0 != "/" }))
+        }
+        if let base = read.keys.sorted().first(where: isAOFBase) {
             metadata["aof_base_keys"] = String(read[base]!.keys)
-        } else if let parent, let keys = parent["aof_base_keys"], unchanged.contains(where: { $0.contains(".base.") }) {
+        } else if let parent, let keys = parent["aof_base_keys"], unchanged.contains(where: isAOFBase) {
             metadata["aof_base_keys"] = keys
         }
         // A directory with RDBs but none of them the server's still records that it holds Redis

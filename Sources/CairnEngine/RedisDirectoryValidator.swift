@@ -16,7 +16,7 @@ public enum RedisDirectoryValidator {
             guard let info = SystemPath(path).lstat() else { continue }
             if readRDBs && info.isRegularFile && looksLikeRDB(path) {
                 let summary = try read(path, name: name, allowTrailingData: name.hasSuffix(".aof"))
-                if metadata["rdb_version"] == nil || name == "dump.rdb" {
+                if !RedisLeftover.isLeftover(name) && (metadata["rdb_version"] == nil || name == "dump.rdb") {
                     metadata.merge(Self.metadata(of: summary, file: name)) { _, new in new }
                 }
             } else if info.isDirectory {
@@ -30,10 +30,12 @@ public enum RedisDirectoryValidator {
                         }
                         if readRDBs && entry.type == .base && looksLikeRDB(file) {
                             let summary = try read(file, name: name + "/" + entry.name, allowTrailingData: false)
-                            metadata["aof_base_keys"] = String(summary.keys)
+                            if !RedisLeftover.isMovedAside(name) { metadata["aof_base_keys"] = String(summary.keys) }
                         }
                     }
-                    metadata["aof_manifest"] = name + "/" + manifestName
+                    // An AOF folder an earlier restore moved aside (appendonlydir.old) is checked
+                    // like any other, but it is not the server's AOF: drill must not load it.
+                    if !RedisLeftover.isMovedAside(name) { metadata["aof_manifest"] = name + "/" + manifestName }
                 }
             }
         }

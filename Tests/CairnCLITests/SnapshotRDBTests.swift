@@ -81,4 +81,22 @@ struct SnapshotRDBTests {
         let drill = try cairn.run(["drill", "latest"])
         #expect(drill.stderr.contains("names no RDB of the server"), "\(drill.stderr)")
     }
+
+    /// An AOF folder an earlier restore moved aside (`appendonlydir.old`, here with the newer
+    /// dump as its base) is backed up, but the snapshot's AOF facts are the server's own folder's:
+    /// drill loads the AOF that `aof_manifest` names.
+    @Test func theAOFFactsAreTheServersFolderNotOneMovedAside() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let data = try folder(scratch, ["dump.rdb": Self.dump])
+        try FileManager.default.copyItem(atPath: Self.fixture + "/appendonlydir", toPath: data + "/appendonlydir")
+        let moved = data + "/appendonlydir.old"
+        mkdir(moved, 0o755)
+        try FileManager.default.copyItem(atPath: Self.dump, toPath: moved + "/appendonly.aof.1.base.rdb")
+        try "file appendonly.aof.1.base.rdb seq 1 type b\n".write(toFile: moved + "/appendonly.aof.manifest", atomically: true, encoding: .utf8)
+        _ = try cairn.backup([data])
+        let facts = try #require(try latestFacts(cairn))
+        #expect(facts["aof_manifest"] == "appendonlydir/appendonly.aof.manifest", "\(facts)")
+        #expect(facts["aof_base_keys"] == "425", "\(facts)")
+    }
 }
