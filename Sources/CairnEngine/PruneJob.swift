@@ -58,9 +58,13 @@ public final class PruneJob {
     let logger: Logger
     let fault: (Fault) -> Void
     let progress: (String) -> Void
+    /// The exclusive lock prune holds, verified before the catalog switches and before anything is
+    /// deleted: a prune whose lock another process took over as stale deletes nothing.
+    let lock: (any VerifiableLock)?
 
-    public init(repository: Repository, maxUnused: Double, dryRun: Bool, logger: Logger,
+    public init(repository: Repository, maxUnused: Double, dryRun: Bool, logger: Logger, lock: (any VerifiableLock)? = nil,
                 progress: @escaping (String) -> Void = { _ in }, fault: @escaping (Fault) -> Void = { _ in }) {
+        self.lock = lock
         self.repository = repository
         self.maxUnused = maxUnused
         self.dryRun = dryRun
@@ -133,6 +137,7 @@ public final class PruneJob {
         fault(.afterIndexWrite)
 
         // 3. The catalog switches to the new index objects in one transaction.
+        try lock?.verify()
         var added: [(IndexID, [PackRecord])] = []
         for (position, id) in newIndexes.enumerated() {
             let start = position * 64
@@ -142,6 +147,7 @@ public final class PruneJob {
         fault(.afterCatalogCommit)
 
         // 4. Old index objects first (so nothing names the packs), then the packs.
+        try lock?.verify()
         for index in oldIndexes.sorted() {
             try repository.store.delete(ObjectKey(.index, index.hex))
         }

@@ -206,6 +206,37 @@ struct LockingTests {
         try cairn.ok(["check", "--read-data"])
     }
 
+    /// The same for prune: a prune whose exclusive lock was removed while it worked (another
+    /// process took it for stale) switches no catalog and deletes nothing.
+    @Test func pruneWhoseLockWasRemovedDeletesNothing() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/a.bin", TreeFixtures.bytes(count: 2 << 20, seed: 62))
+        let first = try #require(try cairn.backup([source])["snapshot_id"] as? String)
+        try TreeFixtures.write(source + "/a.bin", TreeFixtures.bytes(count: 2 << 20, seed: 63))
+        _ = try cairn.backup([source])
+        try cairn.ok(["forget", first])
+        let packs = { TreeFixtures.contents(of: cairn.repository + "/data").count }
+        let before = packs()
+        let locks = cairn.repository + "/locks"
+
+        let prune = try cairn.start(["prune"], environment: ["CAIRN_TEST_PAUSE_AT": "after-lock"])
+        defer { kill(prune.pid, SIGCONT) }
+        try #require(eventually(timeout: 30) { prune.isStopped || prune.hasEnded } && !prune.hasEnded,
+                     "prune did not stop after taking its lock")
+        for name in try FileManager.default.contentsOfDirectory(atPath: locks) {
+            try FileManager.default.removeItem(atPath: locks + "/" + name)
+        }
+        let result = prune.resumeToEnd()
+        #expect(result.status == 11 && result.stderr.contains("nothing was committed"), "\(result.status) \(result.stderr)")
+        #expect(packs() == before, "a prune that lost its lock deleted packs")
+        try cairn.ok(["check", "--read-data"])
+        let pruned = try cairn.run(["prune"])
+        #expect(pruned.status == 0 && packs() < before, "the next prune: \(pruned.status) \(pruned.stderr)")
+    }
+
     /// A lock object that cannot be read (a failed read, a damaged object) may be a live prune's
     /// or backup's: it counts as held, and says so, until the store's listing time puts it past
     /// the stale limit.

@@ -138,7 +138,7 @@ struct ForgetCommand: ParsableCommand {
         var reclaimed = false
         if prune {
             if !json && !options.quiet { Console.out("") }
-            let report = try PruneRunner.run(repository, options: options, maxUnused: try PruneRunner.fraction(maxUnused),
+            let report = try PruneRunner.run(repository, options: options, lock: lock, maxUnused: try PruneRunner.fraction(maxUnused),
                                              dryRun: dryRun, json: false, print: !json)
             reclaimed = report.reclaimedAnything
             if json { output["prune"] = try JSONSerialization.jsonObject(with: JSONEncoder.sorted.encode(report)) }

@@ -53,7 +53,7 @@ struct PruneCommand: ParsableCommand {
         defer { metrics.measure(repository) }
         let lock = try options.lock(repository, exclusive: true, command: "prune")
         defer { lock.release() }
-        let report = try PruneRunner.run(repository, options: options, maxUnused: try PruneRunner.fraction(maxUnused),
+        let report = try PruneRunner.run(repository, options: options, lock: lock, maxUnused: try PruneRunner.fraction(maxUnused),
                                          dryRun: dryRun, json: json)
         if !dryRun && !report.reclaimedAnything { throw ExitCode(ExitCodes.nothingToDo) }
     }
@@ -69,10 +69,10 @@ enum PruneRunner {
         return value / 100
     }
 
-    static func run(_ repository: Repository, options: RepositoryOptions, maxUnused: Double, dryRun: Bool,
+    static func run(_ repository: Repository, options: RepositoryOptions, lock: RepositoryLock, maxUnused: Double, dryRun: Bool,
                     json: Bool, print: Bool = true) throws -> PruneReport {
         let showProgress = !options.quiet && !json && Console.stderrIsTerminal
-        let job = PruneJob(repository: repository, maxUnused: maxUnused, dryRun: dryRun, logger: options.logger,
+        let job = PruneJob(repository: repository, maxUnused: maxUnused, dryRun: dryRun, logger: options.logger, lock: lock,
                            progress: { line in if showProgress { FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8)) } },
                            fault: { point in
                                if Environment.value("CAIRN_TEST_CRASH_AT") == point.rawValue { kill(getpid(), SIGKILL) }
