@@ -72,6 +72,15 @@ dataset_ensure "$profile" "$seed" "$scale" "$nights" "$dataset"
 # The one fixed source path every tool backs up (as /var/lib/redis would be in production).
 work=$results/work
 rm -rf -- "$work"
+
+# Every tool keeps its repository to the end of the run: restic and borg store about 40% of each
+# night again (medium: 6.8 GB each after 7 nights), rdiff-backup its increments, and the source copy
+# and a restore target come on top. About (nights + 4) times a night's bytes in all: refuse now
+# rather than fail at the last night (seen 2026-12-02: borg create at night 7, no space left).
+night_bytes=$(du -sb "$dataset/night-$nights" | cut -f1)
+need=$(( night_bytes * (nights + 4) ))
+free=$(df -P -B1 "$results" | awk 'NR == 2 { print $4 }')
+[ "$free" -ge "$need" ] || die "about $(( need / 1000000000 + 1 )) GB must be free under $results for the $profile run, $(( free / 1000000000 )) GB are (remove old repositories, or run PROFILE=small)"
 mkdir -p "$work"
 BENCH_TEMP_DIRS+=("$work")
 BENCH_SRC=$work/src
