@@ -202,6 +202,19 @@ public struct RedisRestoreJob {
         }
     }
 
+    /// Whether anything listens at `address` (a server going down may accept a connection and
+    /// close it: that still counts as there).
+    private func answers(_ address: RedisAddress) -> Bool {
+        do {
+            _ = try RESPClient(address: address, timeout: 1)
+            return true
+        } catch let error as RedisError where error.nothingListens {
+            return false
+        } catch {
+            return true
+        }
+    }
+
     /// The default stop (SHUTDOWN) is undone at once by a supervisor that restarts Redis (systemd's
     /// `Restart=always`): the server would come back on the old files, and overwrite the restored
     /// ones at its next save.
@@ -307,7 +320,7 @@ public struct RedisRestoreJob {
         }
         if let address = request.address {
             let deadline = Date().addingTimeInterval(60)
-            while try connect() != nil {
+            while answers(address) {
                 guard Date() < deadline else { throw EngineError(.redis, "\(address) is still running after the stop step; nothing was changed") }
                 Thread.sleep(forTimeInterval: 0.1)
             }
@@ -318,7 +331,7 @@ public struct RedisRestoreJob {
     /// Right before the swap: a server that answers again (a supervisor restarted it) would run on
     /// the old files and overwrite the restored ones at its next save.
     private func refuseIfRunningAgain() throws {
-        guard let address = request.address, try connect() != nil else { return }
+        guard let address = request.address, answers(address) else { return }
         throw EngineError(.redis, "\(address) answers again after the stop: something restarted it (a supervisor?); nothing was replaced",
                           hint: "stop it through its supervisor with --stop-command, and start it with --start-command")
     }
