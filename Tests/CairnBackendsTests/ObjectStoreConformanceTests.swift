@@ -104,6 +104,12 @@ extension ObjectStoreTests {
             for (index, key) in packs.enumerated() {
                 #expect(listed.first { $0.key == key }?.size == Int64(index + 1))
             }
+            // When each was written, as the store says (stale unreadable locks are judged by it):
+            // a file's mtime, or the listing's time parsed from Swift's and S3's own formats.
+            for info in listed {
+                let age = try #require(info.modified, "\(info.key) has no time in the listing").timeIntervalSinceNow
+                #expect(abs(age) < 300, "\(info.key) was written \(-age) s ago by the listing")
+            }
             #expect(try store.list(.index) == [ObjectInfo(key: ObjectKey(.index, "aa11"), size: 3)])
             #expect(Set(try store.list(.snapshots).map(\.key.name)) == ["s1", "s2"])
             #expect(try store.list(.config) == [ObjectInfo(key: .config, size: 4)])
