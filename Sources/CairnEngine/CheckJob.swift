@@ -10,6 +10,8 @@ import Logging
 public struct CheckReport: Sendable {
     public var snapshotsChecked = 0
     public var packsChecked = 0
+    /// Packs `--read-data` would read with no subset (the indexed packs that exist with their size).
+    public var packsToRead = 0
     public var blobsChecked = 0
     public var bytesRead: Int64 = 0
     /// Problems that make data unrestorable or the repository inconsistent.
@@ -30,20 +32,28 @@ public struct PackDamage: Sendable {
 }
 
 /// `cairn check [--read-data]`: every snapshot's tree and chunks are indexed, every indexed pack
-/// exists with its size; with `readData`, every pack is read and every blob authenticated,
-/// decompressed and matched to its id, and damage is traced to snapshots and files.
+/// exists with its size; with `readData`, every pack (or the `subset`) is read and every blob
+/// authenticated, decompressed and matched to its id, and damage is traced to snapshots and files.
 public struct CheckJob {
     let repository: Repository
     let readData: Bool
+    let subset: PackSubset
     let logger: Logger
 
-    public init(repository: Repository, readData: Bool, logger: Logger) {
+    public init(repository: Repository, readData: Bool, subset: PackSubset = .all, logger: Logger) {
         self.repository = repository
         self.readData = readData
+        self.subset = subset
         self.logger = logger
     }
 
     public func run() throws -> CheckReport {
+        var generator = SystemRandomNumberGenerator()
+        return try run(using: &generator)
+    }
+
+    /// `run()`, with the generator that picks a random `subset`.
+    public func run<Generator: RandomNumberGenerator>(using generator: inout Generator) throws -> CheckReport {
         var report = CheckReport()
         var damagedChunks: [ChunkID: PackID] = [:]
         var damage: [PackID: PackDamage] = [:]
@@ -72,7 +82,9 @@ public struct CheckJob {
             report.notes.append("pack \(pack.short) is not in any index (left by an interrupted backup; `cairn prune` reclaims it, `cairn repair index` adopts it)")
         }
         if readData {
-            let packs = indexed.sorted().filter { damage[$0] == nil }
+            let readable = indexed.sorted().filter { damage[$0] == nil }
+            report.packsToRead = readable.count
+            let packs = subset.select(readable, using: &generator)
             let verifier = PackVerifier(repository: repository)
             for (pack, verified) in zip(packs, try verifier.verify(packs.map { ($0, stored[$0]!) })) {
                 report.packsChecked += 1

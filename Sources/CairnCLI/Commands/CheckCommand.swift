@@ -11,9 +11,16 @@ struct CheckCommand: ParsableCommand {
         right size. With --read-data: every pack is read, hashed, and every blob authenticated, decompressed \
         and matched to its id; damage is traced to the snapshots and files that need it. Exit code 13 on damage.
 
+        A repository too large to read at once can be read a part at a time: --read-data-subset N/T reads \
+        group N of T fixed groups of packs (split by pack name, so reading 1/7 … 7/7 on seven nights reads \
+        every pack once a week), and P% a random P percent of the packs, different each run. The \
+        structural checks always cover the whole repository.
+
         EXAMPLES:
           cairn check
           cairn check --read-data --json
+          cairn check --read-data-subset "$(date +%u)/7"     # a seventh each night
+          cairn check --read-data-subset 5%
         """)
 
     @OptionGroup var options: RepositoryOptions
@@ -21,16 +28,29 @@ struct CheckCommand: ParsableCommand {
     @Flag(help: "Read and verify all data.")
     var readData = false
 
+    @Option(help: ArgumentHelp("Read and verify only group N of T groups of packs, or a random P% of them.",
+                               valueName: "N/T|P%"))
+    var readDataSubset: String?
+
     @Flag(help: "Print JSON.")
     var json = false
 
+    func validate() throws {
+        if let readDataSubset, PackSubset(parsing: readDataSubset) == nil {
+            throw ValidationError("--read-data-subset takes N/T with 1 <= N <= T (e.g. 3/7) or a percentage above 0 (e.g. 10%), not \(readDataSubset)")
+        }
+    }
+
     func run() throws {
+        let subset = readDataSubset.flatMap { PackSubset(parsing: $0) } ?? .all
+        let readData = readData || readDataSubset != nil
         let repository = try options.open()
         let lock = try options.readLock(repository, command: "check")
         defer { lock?.release() }
-        let report = try CheckJob(repository: repository, readData: readData, logger: options.logger).run()
+        let report = try CheckJob(repository: repository, readData: readData, subset: subset, logger: options.logger).run()
         if json {
             Console.json(["clean": report.isClean, "snapshots": report.snapshotsChecked, "packs_read": report.packsChecked,
+                          "packs_total": report.packsToRead, "read_data_subset": readData ? subset.description : "none",
                           "blobs_verified": report.blobsChecked, "bytes_read": report.bytesRead, "errors": report.errors,
                           "notes": report.notes,
                           "damage": report.damage.map { ["pack": $0.pack.hex, "reason": $0.reason, "affected": $0.affected] }]
@@ -45,7 +65,7 @@ struct CheckCommand: ParsableCommand {
             }
             if !options.quiet {
                 Console.out("checked \(report.snapshotsChecked) snapshots"
-                            + (readData ? ", read \(report.packsChecked) packs (\(Rendering.size(report.bytesRead))), verified \(report.blobsChecked) blobs" : "")
+                            + (readData ? ", read \(packsRead(report, subset)) (\(Rendering.size(report.bytesRead))), verified \(report.blobsChecked) blobs" : "")
                             + (report.isClean ? ": no errors" : ": \(report.errors.count) error(s)"))
             }
         }
@@ -53,5 +73,9 @@ struct CheckCommand: ParsableCommand {
             throw CLIError(.integrity, "the repository has \(report.errors.count) error(s)",
                            hint: "see above; `cairn repair index` rebuilds a damaged catalog or index")
         }
+    }
+
+    private func packsRead(_ report: CheckReport, _ subset: PackSubset) -> String {
+        subset == .all ? "\(report.packsChecked) packs" : "\(report.packsChecked) of \(report.packsToRead) packs (subset \(subset))"
     }
 }
