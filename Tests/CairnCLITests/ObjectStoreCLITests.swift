@@ -49,6 +49,47 @@ struct ObjectStoreCLITests {
         #expect(checked.stdout.contains("no errors"), "\(checked.stdout)")
     }
 
+    /// At 1 MiB/s with a second of burst, 6 MiB of packs cannot go up, nor come back, in less
+    /// than 5 s (unlimited, each takes about a second here). Only lower bounds: a slow machine
+    /// makes them longer, never shorter.
+    @Test func limitsHoldUploadsAndDownloadsToTheirRate() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch, initialize: false, on: .swift)
+        try cairn.ok(["init", "--pack-size", "1"])
+        let source = scratch.path("redis")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 6 << 20, seed: 41))
+
+        var started = Date()
+        let summary = try cairn.backup([source], extra: ["--limit-upload", "1MiB"])
+        let backupSeconds = Date().timeIntervalSince(started)
+        #expect((summary["added_bytes"] as? Int ?? 0) >= 6 << 20)
+        #expect(backupSeconds >= 5, "6 MiB went up in \(backupSeconds) s at 1 MiB/s")
+
+        started = Date()
+        try cairn.ok(["restore", "latest", "--target", scratch.path("restored"), "--limit-download", "1024"])
+        let restoreSeconds = Date().timeIntervalSince(started)
+        #expect(restoreSeconds >= 5, "6 MiB came back in \(restoreSeconds) s at 1 MiB/s")
+        #expect(TreeFixtures.snapshot(of: source) == TreeFixtures.snapshot(of: scratch.path("restored")))
+    }
+
+    @Test(arguments: [["--limit-upload", "fast"], ["--limit-download", "0"], ["--limit-upload", "10TB/h"]])
+    func aRateItCannotReadIsAUsageError(_ arguments: [String]) throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch, initialize: false, on: .swift)
+        let result = try cairn.run(["snapshots"] + arguments)
+        #expect(result.status == 64, "\(result.stderr)")
+        #expect(result.stderr.contains("\(arguments[0]) \(arguments[1]) is not a rate"))
+    }
+
+    @Test func limitsOnALocalRepositoryAreRefused() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let result = try cairn.run(["snapshots", "--limit-upload", "20MiB"])
+        #expect(result.status == 64, "\(result.stderr)")
+        #expect(result.stderr.contains("apply to swift:// and s3:// repositories"))
+    }
+
     @Test func missingCredentialsAreAUsageError() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch, initialize: false)

@@ -20,6 +20,12 @@ struct RepositoryOptions: ParsableArguments {
     @Option(help: ArgumentHelp("How long to wait for a conflicting lock (e.g. 30s, 10m, 1h). Default: do not wait.", valueName: "duration"))
     var lockWait: String?
 
+    @Option(help: ArgumentHelp("Send at most RATE per second to a swift:// or s3:// repository: 20MiB, 500KiB, 1GiB, 20MB (a bare number is KiB). Default: no limit.", valueName: "rate"))
+    var limitUpload: String?
+
+    @Option(help: ArgumentHelp("Read at most RATE per second from a swift:// or s3:// repository, as --limit-upload. Default: no limit.", valueName: "rate"))
+    var limitDownload: String?
+
     @Flag(name: .shortAndLong, help: "Print only errors.")
     var quiet = false
 
@@ -53,6 +59,10 @@ struct RepositoryOptions: ParsableArguments {
         let location = try self.location
         switch try RepositoryLocation(parsing: location) {
         case .local(let path):
+            if limitUpload != nil || limitDownload != nil {
+                throw CLIError(.usage, "--limit-upload and --limit-download apply to swift:// and s3:// repositories, not to \(path)",
+                               hint: "a local repository is written to disk; leave the limits out")
+            }
             let absolute = path.hasPrefix("/") ? path : Environment.workingDirectory + "/" + path
             return (LocalStore(root: URL(fileURLWithPath: absolute).standardizedFileURL.path), nil)
         case .swift(let container, let prefix):
@@ -75,9 +85,40 @@ struct RepositoryOptions: ParsableArguments {
     /// sits inside the retries, so a request waiting to try again holds no slot).
     private func decorated(_ store: any ObjectStore) throws -> any ObjectStore {
         let logger = self.logger
+        var store = store
+        let upload = try limitUpload.map { try Self.rate($0, option: "--limit-upload") }
+        let download = try limitDownload.map { try Self.rate($0, option: "--limit-download") }
+        if upload != nil || download != nil {
+            // Innermost, so a retried request pays for its bytes again.
+            store = RateLimitedStore(store, upload: upload.map { TransferPacer(bytesPerSecond: $0) },
+                                     download: download.map { TransferPacer(bytesPerSecond: $0) })
+        }
         return RetryingStore(ConcurrencyLimitedStore(store, limit: 4), policy: try Self.retryPolicy(), onRetry: { error, attempt, delay in
             logger.warning("\(error.message) (\(error.underlying.map { "\($0)" } ?? "")); attempt \(attempt + 1) in \(String(format: "%.1f", delay)) s")
         })
+    }
+
+    /// Bytes per second from `20MiB`, `500KiB`, `1GiB`, `20M`, `500k` (binary), `20MB`, `500kB`
+    /// (decimal), `/s` allowed, or a bare number of KiB, as restic takes it.
+    static func rate(_ text: String, option: String) throws -> Int {
+        var rest = text.lowercased()
+        if rest.hasSuffix("/s") { rest.removeLast(2) }
+        let digits = rest.prefix { $0.isNumber || $0 == "." }
+        let unit = rest.dropFirst(digits.count)
+        let scale: Double? = switch unit {
+        case "", "k", "kib": 1024
+        case "m", "mib": 1024 * 1024
+        case "g", "gib": 1024 * 1024 * 1024
+        case "kb": 1000
+        case "mb": 1000 * 1000
+        case "gb": 1000 * 1000 * 1000
+        default: nil
+        }
+        guard let scale, let number = Double(digits), number.isFinite, number * scale >= 1000, number * scale < 1e15 else {
+            throw CLIError(.usage, "\(option) \(text) is not a rate",
+                           hint: "give bytes per second with a unit, e.g. 20MiB, 500KiB, 1GiB or 20MB (at least 1kB)")
+        }
+        return Int(number * scale)
     }
 
     /// The standard policy, changed by CAIRN_RETRY_ATTEMPTS (attempts in all, 1–100) and
