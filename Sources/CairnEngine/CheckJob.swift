@@ -38,12 +38,16 @@ public struct CheckJob {
     let repository: Repository
     let readData: Bool
     let subset: PackSubset
+    /// With `readData`: packs (as files) and bytes read so far, of the packs to read.
+    let progress: WorkProgress
     let logger: Logger
 
-    public init(repository: Repository, readData: Bool, subset: PackSubset = .all, logger: Logger) {
+    public init(repository: Repository, readData: Bool, subset: PackSubset = .all, progress: WorkProgress = WorkProgress(),
+                logger: Logger) {
         self.repository = repository
         self.readData = readData
         self.subset = subset
+        self.progress = progress
         self.logger = logger
     }
 
@@ -85,7 +89,8 @@ public struct CheckJob {
             let readable = indexed.sorted().filter { damage[$0] == nil }
             report.packsToRead = readable.count
             let packs = subset.select(readable, using: &generator)
-            let verifier = PackVerifier(repository: repository)
+            progress.setTotals(files: packs.count, bytes: packs.reduce(0) { $0 + stored[$1]! })
+            let verifier = PackVerifier(repository: repository, progress: progress)
             for (pack, verified) in zip(packs, try verifier.verify(packs.map { ($0, stored[$0]!) })) {
                 report.packsChecked += 1
                 report.bytesRead += verified.bytes
@@ -161,13 +166,15 @@ final class PackVerifier: @unchecked Sendable {
     let repository: Repository
     let workers: Int
     let windowBytes: Int
+    let progress: WorkProgress
     private let lock = NSLock()
     private var next = 0
     private var results: [Result<Verified, any Error>?] = []
 
     init(repository: Repository, workers: Int = min(4, max(2, ProcessInfo.processInfo.activeProcessorCount)),
-         windowBytes: Int = 4 << 20) {
+         windowBytes: Int = 4 << 20, progress: WorkProgress = WorkProgress()) {
         self.repository = repository
+        self.progress = progress
         self.workers = workers
         self.windowBytes = windowBytes
     }
@@ -179,6 +186,7 @@ final class PackVerifier: @unchecked Sendable {
         DispatchQueue.concurrentPerform(iterations: max(1, min(workers, packs.count))) { _ in
             while let index = take(packs.count) {
                 let result = Result { try verify(packs[index].pack, size: packs[index].size) }
+                progress.finishFile(packs[index].pack.short)
                 lock.lock()
                 results[index] = result
                 lock.unlock()
@@ -226,6 +234,7 @@ final class PackVerifier: @unchecked Sendable {
             }
             if end == start { end = min(size, start + Int64(windowBytes)) }
             let bytes = try repository.readRange(ofPack: pack, offset: start, length: Int(end - start))
+            progress.addBytes(Int64(bytes.count))
             bytes.withUnsafeBytes { digest.update($0) }
             // The chunks of one blob (a frame) are verified together.
             var first = 0

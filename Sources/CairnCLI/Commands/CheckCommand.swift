@@ -47,7 +47,12 @@ struct CheckCommand: ParsableCommand {
         let repository = try options.open()
         let lock = try options.readLock(repository, command: "check")
         defer { lock?.release() }
-        let report = try CheckJob(repository: repository, readData: readData, subset: subset, logger: options.logger).run()
+        let progress = WorkProgress()
+        let renderer = ProgressRenderer(progress, verb: "check", unit: "packs", enabled: readData && !options.quiet && !json)
+        defer { renderer.stop() }
+        let report = try CheckJob(repository: repository, readData: readData, subset: subset, progress: progress,
+                                  logger: options.logger).run()
+        renderer.stop()
         if json {
             Console.json(["clean": report.isClean, "snapshots": report.snapshotsChecked, "packs_read": report.packsChecked,
                           "packs_total": report.packsToRead, "read_data_subset": readData ? subset.description : "none",

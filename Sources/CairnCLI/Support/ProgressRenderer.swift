@@ -7,12 +7,15 @@ import Foundation
 final class ProgressRenderer: @unchecked Sendable {
     private let progress: WorkProgress
     private let verb: String
+    /// What `WorkProgress` counts as files: "files", or "packs" for a check.
+    private let unit: String
     private let started = Date()
     private var timer: DispatchSourceTimer?
 
-    init(_ progress: WorkProgress, verb: String, enabled: Bool) {
+    init(_ progress: WorkProgress, verb: String, unit: String = "files", enabled: Bool) {
         self.progress = progress
         self.verb = verb
+        self.unit = unit
         guard enabled && Console.stderrIsTerminal else { return }
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global())
         timer.schedule(deadline: .now() + 0.5, repeating: 0.5)
@@ -35,7 +38,7 @@ final class ProgressRenderer: @unchecked Sendable {
             }
         }
         let rateText = Rendering.size(Int64(rate))
-        line += "  " + rateText + "/s  files " + String(reading.files)
+        line += "  " + rateText + "/s  " + unit + " " + String(reading.files)
         if reading.totalFiles > 0 { line += "/\(reading.totalFiles)" }
         FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
     }
