@@ -55,7 +55,7 @@ public struct CairnCommand: ParsableCommand {
         version: CairnVersion.string,
         subcommands: [
             InitCommand.self, BackupCommand.self, SnapshotsCommand.self, RestoreCommand.self, LsCommand.self,
-            DiffCommand.self, StatsCommand.self, CheckCommand.self, RepairCommand.self, KeyCommand.self, UnlockCommand.self, ForgetCommand.self, PruneCommand.self, ScheduleCommand.self, InspectRDBCommand.self, RedisRestoreCommand.self, DrillCommand.self,
+            DiffCommand.self, StatsCommand.self, CheckCommand.self, RepairCommand.self, KeyCommand.self, UnlockCommand.self, ForgetCommand.self, PruneCommand.self, MirrorCommand.self, ScheduleCommand.self, InspectRDBCommand.self, RedisRestoreCommand.self, DrillCommand.self,
         ]
     )
 

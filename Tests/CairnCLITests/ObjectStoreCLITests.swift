@@ -73,6 +73,34 @@ struct ObjectStoreCLITests {
         #expect(TreeFixtures.snapshot(of: source) == TreeFixtures.snapshot(of: scratch.path("restored")))
     }
 
+    /// A local repository mirrored to Swift (or S3) is the same repository there: it restores with
+    /// the same password, and mirrors back to a local directory object for object.
+    @Test(arguments: RepositoryKind.remotesTestedHere)
+    func aLocalRepositoryMirrorsToTheStoreAndBack(_ remote: RepositoryKind) throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch, initialize: false)
+        try cairn.ok(["init", "--pack-size", "1"])
+        let source = scratch.path("redis")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 6 << 20, seed: 61))
+        let snapshot = try #require(try cairn.backup([source])["snapshot_id"] as? String)
+
+        let remoteRunner = try CairnRunner(scratch, initialize: false, on: remote)
+        let up = try #require(try cairn.ok(["mirror", "--to", remoteRunner.repository, "--json"],
+                                          environment: remoteRunner.environment.filter { $0.key != "CAIRN_REPOSITORY" }).json as? [String: Any])
+        #expect(up["created_repository"] as? Bool == true)
+        #expect(try remoteRunner.snapshots().compactMap { $0["id"] as? String } == [snapshot])
+        try remoteRunner.ok(["restore", "latest", "--target", scratch.path("restored")])
+        #expect(TreeFixtures.snapshot(of: source) == TreeFixtures.snapshot(of: scratch.path("restored")))
+
+        let back = scratch.path("back")
+        try remoteRunner.ok(["mirror", "--to", back])
+        #expect(MirrorTests.objects(of: back) == MirrorTests.objects(of: cairn.repository))
+        let again = try #require(try cairn.ok(["mirror", "--to", remoteRunner.repository, "--json"],
+                                             environment: remoteRunner.environment.filter { $0.key != "CAIRN_REPOSITORY" }).json as? [String: Any])
+        #expect(again["objects_copied"] as? Int == 0)
+    }
+
     @Test(arguments: [["--limit-upload", "fast"], ["--limit-download", "0"], ["--limit-upload", "10TB/h"]])
     func aRateItCannotReadIsAUsageError(_ arguments: [String]) throws {
         let scratch = try Scratch()

@@ -57,12 +57,28 @@ struct RepositoryOptions: ParsableArguments {
     /// and the first 16 hex digits of the SHA-256 of the location and its endpoint.
     private func openStore() throws -> (store: any ObjectStore, remoteCacheName: String?) {
         let location = try self.location
+        if case .local(let path) = try RepositoryLocation(parsing: location), limitUpload != nil || limitDownload != nil {
+            throw CLIError(.usage, "--limit-upload and --limit-download apply to swift:// and s3:// repositories, not to \(path)",
+                           hint: "a local repository is written to disk; leave the limits out")
+        }
+        return try openStore(at: location)
+    }
+
+    /// The stores `cairn mirror` copies between: this repository, and `destination`. The limits
+    /// apply to whichever is remote (`--limit-download` to reads, `--limit-upload` to writes).
+    func mirrorStores(to destination: String) throws -> (source: any ObjectStore, destination: any ObjectStore) {
+        let source = try self.location
+        let locations = [try RepositoryLocation(parsing: source), try RepositoryLocation(parsing: destination)]
+        if locations.allSatisfy({ if case .local = $0 { true } else { false } }), limitUpload != nil || limitDownload != nil {
+            throw CLIError(.usage, "--limit-upload and --limit-download apply to swift:// and s3:// repositories, and both are local",
+                           hint: "leave the limits out")
+        }
+        return (try openStore(at: source).store, try openStore(at: destination).store)
+    }
+
+    private func openStore(at location: String) throws -> (store: any ObjectStore, remoteCacheName: String?) {
         switch try RepositoryLocation(parsing: location) {
         case .local(let path):
-            if limitUpload != nil || limitDownload != nil {
-                throw CLIError(.usage, "--limit-upload and --limit-download apply to swift:// and s3:// repositories, not to \(path)",
-                               hint: "a local repository is written to disk; leave the limits out")
-            }
             let absolute = path.hasPrefix("/") ? path : Environment.workingDirectory + "/" + path
             return (LocalStore(root: URL(fileURLWithPath: absolute).standardizedFileURL.path), nil)
         case .swift(let container, let prefix):

@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+
+@Suite("mirror copies a repository as it is")
+struct MirrorTests {
+    /// The objects of a local repository (config, keys, packs, index and snapshot objects), by path.
+    static func objects(of repository: String) -> [String: Int] {
+        var found: [String: Int] = [:]
+        let root = URL(fileURLWithPath: repository)
+        for folder in ["config", "keys", "data", "index", "snapshots"] {
+            let top = root.appendingPathComponent(folder).path
+            guard let walker = FileManager.default.enumerator(atPath: top) else { continue }
+            if folder == "config" {
+                found["config"] = (try? FileManager.default.attributesOfItem(atPath: top)[.size] as? Int) ?? -1
+                continue
+            }
+            while let name = walker.nextObject() as? String {
+                let path = top + "/" + name
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                    found[folder + "/" + name] = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? -1
+                }
+            }
+        }
+        return found
+    }
+
+    static func ids(_ runner: CairnRunner) throws -> [String] {
+        try runner.snapshots().compactMap { $0["id"] as? String }.sorted()
+    }
+
+    @Test func theCopyIsTheSameRepositoryAndKeepsUp() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch, initialize: false)
+        try cairn.ok(["init", "--pack-size", "1"])
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 5 << 20, seed: 51))
+        try TreeFixtures.write(source + "/nodes.conf", Array("cluster\n".utf8))
+        let first = try #require(try cairn.backup([source])["snapshot_id"] as? String)
+
+        let destination = scratch.path("copy")
+        let mirrored = try #require(try cairn.ok(["mirror", "--to", destination, "--json"]).json as? [String: Any])
+        #expect(mirrored["created_repository"] as? Bool == true)
+        #expect(mirrored["snapshots_copied"] as? Int == 1)
+        let copied = try #require(mirrored["objects_copied"] as? Int)
+        #expect(copied >= 6, "packs, index, snapshot and key: \(mirrored)")
+        #expect(Self.objects(of: destination) == Self.objects(of: cairn.repository))
+
+        // The copy opens with the same password and holds the same snapshots, byte for byte.
+        var copy = cairn
+        copy.repository = destination
+        copy.environment["CAIRN_REPOSITORY"] = destination
+        #expect(try Self.ids(copy) == [first])
+        try copy.ok(["check", "--read-data"])
+        try copy.ok(["restore", "latest", "--target", scratch.path("restored")])
+        #expect(TreeFixtures.snapshot(of: source) == TreeFixtures.snapshot(of: scratch.path("restored")))
+
+        // Nothing new: nothing copied.
+        let again = try #require(try cairn.ok(["mirror", "--to", destination, "--json"]).json as? [String: Any])
+        #expect(again["objects_copied"] as? Int == 0)
+        #expect(again["objects_present"] as? Int == copied)
+
+        // A new night, the first forgotten and pruned: --delete makes the copy follow.
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 3 << 20, seed: 52))
+        let second = try #require(try cairn.backup([source])["snapshot_id"] as? String)
+        try cairn.ok(["forget", first, "--prune"])
+        let kept = try #require(try cairn.ok(["mirror", "--to", destination, "--json"]).json as? [String: Any])
+        #expect(kept["snapshots_copied"] as? Int == 1)
+        #expect(try Self.ids(copy) == [first, second].sorted(), "without --delete the copy keeps what the source forgot")
+        let followed = try #require(try cairn.ok(["mirror", "--to", destination, "--delete", "--json"]).json as? [String: Any])
+        #expect(followed["snapshots_deleted"] as? Int == 1)
+        #expect((followed["objects_deleted"] as? Int ?? 0) > 1, "the pruned packs and index objects go too: \(followed)")
+        #expect(try Self.ids(copy) == [second])
+        #expect(Self.objects(of: destination) == Self.objects(of: cairn.repository))
+        try copy.ok(["check", "--read-data"])
+    }
+
+    /// A damaged pack stops the mirror before any index or snapshot object is copied, and is not
+    /// copied itself: the copy holds no snapshot that would need it.
+    @Test func damageInTheSourceIsNotCopied() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch, initialize: false)
+        try cairn.ok(["init", "--pack-size", "1"])
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 4 << 20, seed: 53))
+        _ = try cairn.backup([source])
+        let damaged = try #require(try PackFiles.oldestFirst(in: cairn.repository).first)
+        PackFiles.flipByte(damaged, at: 500)
+        let name = URL(fileURLWithPath: damaged).lastPathComponent
+
+        let destination = scratch.path("copy")
+        let result = try cairn.run(["mirror", "--to", destination])
+        #expect(result.status == 13, "\(result.stderr)")
+        #expect(result.stderr.contains(name) && result.stderr.contains("does not match its name"), "\(result.stderr)")
+        let objects = Self.objects(of: destination)
+        #expect(!objects.keys.contains { $0.hasSuffix(name) })
+        #expect(!objects.keys.contains { $0.hasPrefix("snapshots/") || $0.hasPrefix("index/") })
+        var copy = cairn
+        copy.repository = destination
+        copy.environment["CAIRN_REPOSITORY"] = destination
+        #expect(try copy.snapshots().isEmpty)
+        try copy.ok(["check"])
+    }
+
+    @Test func anotherRepositoryOtherFilesOrItselfAreRefused() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        var other = cairn
+        other.repository = scratch.path("other")
+        other.environment["CAIRN_REPOSITORY"] = other.repository
+        try other.ok(["init"])
+        let another = try cairn.run(["mirror", "--to", other.repository])
+        #expect(another.status == 64)
+        #expect(another.stderr.contains("is another repository"), "\(another.stderr)")
+
+        let files = scratch.path("files")
+        TreeFixtures.makeDirectory(files)
+        try TreeFixtures.write(files + "/notes.txt", Array("keep me\n".utf8))
+        let occupied = try cairn.run(["mirror", "--to", files])
+        #expect(occupied.status == 64)
+        #expect(occupied.stderr.contains("not empty"), "\(occupied.stderr)")
+        #expect(try String(contentsOfFile: files + "/notes.txt", encoding: .utf8) == "keep me\n")
+
+        let itself = try cairn.run(["mirror", "--to", cairn.repository])
+        #expect(itself.status == 64)
+        #expect(itself.stderr.contains("the repository itself"), "\(itself.stderr)")
+    }
+}
