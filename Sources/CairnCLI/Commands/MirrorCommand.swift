@@ -31,7 +31,8 @@ struct MirrorCommand: ParsableCommand {
 
         EXAMPLES:
           cairn mirror --repo /srv/backups/redis --to swift://redis-backups/db1
-          cairn mirror --to s3://s3.example.com/backups/redis --delete --limit-upload 20MiB
+          cairn mirror --to s3://s3.example.com/backups/redis --delete \\
+              --limit-upload 20MiB
           cairn mirror --to /mnt/usb/redis-backups --dry-run
         """)
 
