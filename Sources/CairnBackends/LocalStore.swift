@@ -20,18 +20,18 @@ public struct LocalStore: ObjectStore {
         self.root = trimmed
     }
 
-    /// Creates the folder layout; fails if `root` exists and is not empty.
+    /// Creates the folder layout; fails if `root` exists and holds anything but an empty layout
+    /// (the folders an interrupted `create` or `init` left, with no file in them), so creating
+    /// again after a crash works, and nothing is ever written into a folder of other files.
     public func create() throws {
         var info = Glibc.stat()
         if lstat(root, &info) == 0 {
             guard (info.st_mode & S_IFMT) == S_IFDIR else {
                 throw StoreError(.usage, "\(root) exists and is not a directory", hint: "choose a new path for the repository")
             }
-            guard let dir = opendir(root) else { throw StoreError.fromErrno(errno, "opendir", path: root) }
-            defer { closedir(dir) }
-            while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-                if name != "." && name != ".." {
+            let layout = Set(ObjectKind.allCases.filter { $0 != .config }.map(\.rawValue) + ["tmp"])
+            for name in try Self.entries(of: root) {
+                guard layout.contains(name), try Self.holdsNoFile(root + "/" + name) else {
                     throw StoreError(.usage, "\(root) is not empty", hint: "choose a new or empty directory for the repository")
                 }
             }
@@ -46,6 +46,27 @@ public struct LocalStore: ObjectStore {
             try FileIO.makeDirectories(root + "/data/" + name, mode: 0o700)
         }
         try FileIO.fsyncDirectory(root)
+    }
+
+    /// The names in a folder, without `.` and `..`.
+    private static func entries(of path: String) throws -> [String] {
+        guard let dir = opendir(path) else { throw StoreError.fromErrno(errno, "opendir", path: path) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// True for a folder with nothing but folders in it, down to the bottom (`data/` and its 256
+    /// fan-out folders, empty).
+    private static func holdsNoFile(_ path: String) throws -> Bool {
+        var info = Glibc.stat()
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return false }
+        for name in try entries(of: path) where !(try holdsNoFile(path + "/" + name)) { return false }
+        return true
     }
 
     private func fullPath(_ key: ObjectKey) -> String { root + "/" + key.path }

@@ -30,11 +30,13 @@ public struct MirrorReport: Sendable, Codable {
 /// and keeps the same ids. No password is needed: objects stay sealed, and packs, index and
 /// snapshot objects are checked against their names (the SHA-256 of their bytes) on the way.
 ///
-/// Order keeps the destination a valid repository at every moment, also across a crash: config,
-/// keys, packs, then index objects, then snapshots; with `deleteExtraneous`, what the source no
-/// longer has goes in the reverse order (snapshots, index objects, packs, keys). A destination
-/// that holds another repository is refused. The caller holds a shared lock on the source (so no
-/// prune removes what is being copied) and an exclusive one on the destination.
+/// Order keeps the destination a valid repository at every moment, also across a crash: `prepare`
+/// creates a new destination and puts the config there first (so a second run recognizes it as
+/// this repository's copy, and no other), then `run` copies keys, packs, index objects and
+/// snapshots in that order; with `deleteExtraneous`, what the source no longer has goes in the
+/// reverse order (snapshots, index objects, packs, keys). A destination that holds another
+/// repository, or other files, is refused. Between the two calls the caller takes a shared lock
+/// on the source (so no prune removes what is being copied) and an exclusive one on the destination.
 public final class MirrorJob: @unchecked Sendable {
     let source: any ObjectStore
     let destination: any ObjectStore
@@ -58,11 +60,23 @@ public final class MirrorJob: @unchecked Sendable {
     /// The kinds in the order they are copied; deletions go the other way.
     static let order: [ObjectKind] = [.keys, .data, .index, .snapshots]
 
+    private var created = false
+
+    /// Refuses a destination that holds another repository or other files; for a new one (unless
+    /// `dryRun`), creates it and copies the config. Call before `run`, before locking.
+    public func prepare() throws {
+        created = try checkConfig()
+        guard created, !dryRun else { return }
+        try (destination as? ObjectStoreCreating)?.create()
+        let config = try source.get(.config)
+        try destination.put(.config, bytes: config)
+    }
+
     public func run() throws -> MirrorReport {
         let started = Date()
         var report = MirrorReport()
         report.dryRun = dryRun
-        report.createdRepository = try checkConfig()
+        report.createdRepository = created
 
         var missing: [ObjectKind: [ObjectInfo]] = [:]
         var extraneous: [ObjectKind: [ObjectInfo]] = [:]
@@ -89,9 +103,6 @@ public final class MirrorJob: @unchecked Sendable {
 
         progress.setTotals(files: toCopy.count, bytes: report.bytesCopied)
         let copier = ObjectCopier(from: source, to: destination)
-        if report.createdRepository {
-            try copier.copy(ObjectInfo(key: .config, size: Int64(try source.get(.config).count)), contentName: nil)
-        }
         for kind in Self.order {
             try copyAll(missing[kind]!, kind: kind, copier: copier)
         }

@@ -40,6 +40,23 @@ import Testing
         #expect(throws: StoreError.self) { try LocalStore(root: root).create() }
     }
 
+    /// An interrupted create (or init, or a mirror stopped before its config) leaves empty folders:
+    /// creating again works. A file anywhere in them, or beside them, is refused.
+    @Test func createAgainOverAnEmptyLayoutButNeverOverFiles() throws {
+        let (store, root) = try makeStore()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try store.create()
+        #expect(FileManager.default.createFile(atPath: root + "/data/7f/stray", contents: Data([1])))
+        #expect(throws: StoreError.self) { try store.create() }
+        unlink(root + "/data/7f/stray")
+        try store.create()
+        #expect(FileManager.default.createFile(atPath: root + "/notes.txt", contents: Data([1])))
+        #expect(throws: StoreError.self) { try store.create() }
+        unlink(root + "/notes.txt")
+        try store.put(.config, bytes: [1])
+        #expect(throws: StoreError.self) { try store.create() }
+    }
+
     @Test func rangeBeyondTheEndIsAnIntegrityError() throws {
         let (store, root) = try makeStore()
         defer { try? FileManager.default.removeItem(atPath: root) }

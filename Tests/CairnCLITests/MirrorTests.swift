@@ -104,6 +104,26 @@ struct MirrorTests {
         try copy.ok(["check"])
     }
 
+    /// Where a killed mirror can stop before its first object: the empty folders of a new copy, or
+    /// those and the config. Running it again finishes the copy.
+    @Test(arguments: [false, true])
+    func aMirrorStoppedBeforeItsFirstObjectIsFinishedByTheNext(withConfig: Bool) throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 1 << 20, seed: 54))
+        _ = try cairn.backup([source])
+        let destination = scratch.path("copy")
+        for folder in ["data/00", "data/ff", "keys", "index", "snapshots", "locks", "tmp"] {
+            try FileManager.default.createDirectory(atPath: destination + "/" + folder, withIntermediateDirectories: true)
+        }
+        if withConfig { try FileManager.default.copyItem(atPath: cairn.repository + "/config", toPath: destination + "/config") }
+
+        try cairn.ok(["mirror", "--to", destination])
+        #expect(Self.objects(of: destination) == Self.objects(of: cairn.repository))
+    }
+
     @Test func anotherRepositoryOtherFilesOrItselfAreRefused() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch)

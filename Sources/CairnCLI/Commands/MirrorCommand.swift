@@ -56,9 +56,10 @@ struct MirrorCommand: ParsableCommand {
         if source.location == destination.location {
             throw CLIError(.usage, "the destination is the repository itself (\(source.location))", hint: "give --to another location")
         }
-        if !dryRun, try destination.stat(.config) == nil {
-            try (destination as? ObjectStoreCreating)?.create()
-        }
+        let progress = WorkProgress()
+        let job = MirrorJob(source: source, destination: destination, deleteExtraneous: delete, dryRun: dryRun,
+                            progress: progress, logger: options.logger)
+        try job.prepare()
         let identity = options.identity
         let wait = try DurationText.seconds(options.lockWait ?? "0")
         let sourceLock: RepositoryLock?
@@ -74,11 +75,9 @@ struct MirrorCommand: ParsableCommand {
                                                                         identity: identity, wait: wait, logger: options.logger)
         defer { destinationLock?.release() }
 
-        let progress = WorkProgress()
         let renderer = ProgressRenderer(progress, verb: "mirror", unit: "objects", enabled: !options.quiet && !json)
         defer { renderer.stop() }
-        let report = try MirrorJob(source: source, destination: destination, deleteExtraneous: delete, dryRun: dryRun,
-                                   progress: progress, logger: options.logger).run()
+        let report = try job.run()
         renderer.stop()
         if json {
             Console.out(String(decoding: try JSONEncoder.sorted.encode(report), as: UTF8.self))
