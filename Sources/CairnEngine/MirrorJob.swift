@@ -45,9 +45,13 @@ public final class MirrorJob: @unchecked Sendable {
     let workers: Int
     let progress: WorkProgress
     let logger: Logger
+    /// Called after each kind is listed (tests stop the process there to run a backup meanwhile).
+    let listed: (ObjectKind) -> Void
 
     public init(source: any ObjectStore, destination: any ObjectStore, deleteExtraneous: Bool, dryRun: Bool,
-                workers: Int = 4, progress: WorkProgress = WorkProgress(), logger: Logger) {
+                workers: Int = 4, progress: WorkProgress = WorkProgress(), logger: Logger,
+                listed: @escaping (ObjectKind) -> Void = { _ in }) {
+        self.listed = listed
         self.source = source
         self.destination = destination
         self.deleteExtraneous = deleteExtraneous
@@ -80,13 +84,17 @@ public final class MirrorJob: @unchecked Sendable {
 
         var missing: [ObjectKind: [ObjectInfo]] = [:]
         var extraneous: [ObjectKind: [ObjectInfo]] = [:]
-        for kind in Self.order {
+        // Listed in the reverse of the order a backup writes them (it stores packs, then their
+        // index object, then the snapshot): a snapshot listed here had its index and packs stored
+        // before, so the listings after it include them, even with a backup running meanwhile.
+        for kind in Self.order.reversed() {
             let have = Dictionary(try destination.list(kind).map { ($0.key, $0.size) }, uniquingKeysWith: { first, _ in first })
             let want = try source.list(kind)
             missing[kind] = want.filter { have[$0.key] != $0.size }
             report.objectsPresent += want.count - missing[kind]!.count
             let wanted = Set(want.map(\.key))
             extraneous[kind] = have.keys.filter { !wanted.contains($0) }.map { ObjectInfo(key: $0, size: have[$0]!) }
+            listed(kind)
         }
         let toCopy = Self.order.flatMap { missing[$0]! }
         report.objectsCopied = toCopy.count

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 
 @Suite("mirror copies a repository as it is")
@@ -102,6 +103,36 @@ struct MirrorTests {
         copy.environment["CAIRN_REPOSITORY"] = destination
         #expect(try copy.snapshots().isEmpty)
         try copy.ok(["check"])
+    }
+
+    /// A backup that commits while the mirror lists the source: whatever the mirror copies of it,
+    /// it never copies a snapshot or index object without the packs they name.
+    @Test func aBackupDuringTheListingsLeavesTheCopyWhole() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 1 << 20, seed: 55))
+        _ = try cairn.backup([source])
+        let destination = scratch.path("copy")
+
+        let mirror = try cairn.start(["mirror", "--to", destination], environment: ["CAIRN_TEST_PAUSE_AT": "mirror-listed-data"])
+        defer { kill(mirror.pid, SIGCONT) }
+        try #require(eventually(timeout: 30) { mirror.isStopped || mirror.hasEnded } && !mirror.hasEnded,
+                     "mirror did not stop after listing the packs")
+        try TreeFixtures.write(source + "/more.bin", TreeFixtures.bytes(count: 2 << 20, seed: 56))
+        _ = try cairn.backup([source])
+        let mirrored = mirror.resumeToEnd()
+        #expect(mirrored.status == 0, "\(mirrored.stderr)")
+
+        var copy = cairn
+        copy.repository = destination
+        copy.environment["CAIRN_REPOSITORY"] = destination
+        let checked = try copy.run(["check", "--read-data"])
+        #expect(checked.status == 0, "the copy: \(checked.stdout) \(checked.stderr)")
+        try cairn.ok(["mirror", "--to", destination])
+        #expect(try copy.snapshots().count == 2)
+        try copy.ok(["check", "--read-data"])
     }
 
     /// Where a killed mirror can stop before its first object: the empty folders of a new copy, or

@@ -58,7 +58,8 @@ struct MirrorCommand: ParsableCommand {
         }
         let progress = WorkProgress()
         let job = MirrorJob(source: source, destination: destination, deleteExtraneous: delete, dryRun: dryRun,
-                            progress: progress, logger: options.logger)
+                            progress: progress, logger: options.logger,
+                            listed: { kind in FaultSetup.pause(at: "mirror-listed-\(kind.rawValue)") })
         try job.prepare()
         let identity = options.identity
         let wait = try DurationText.seconds(options.lockWait ?? "0")
