@@ -119,8 +119,14 @@ extension Repository {
 }
 
 extension Repository: ObjectStoreReading {
+    /// A missing pack is damage to the repository (the index names it), not a missing input.
     public func readRange(ofPack pack: PackID, offset: Int64, length: Int) throws -> [UInt8] {
-        try store.get(ObjectKey(.data, pack.hex), offset: offset, length: length)
+        do {
+            return try store.get(ObjectKey(.data, pack.hex), offset: offset, length: length)
+        } catch let failure as any CairnFailure where failure.category == .inputNotFound {
+            throw RepositoryError(.integrity, "pack \(pack.hex) is missing from \(store.location), though the index names it",
+                                  hint: "run `cairn check` to see which snapshots and files need it", cause: failure)
+        }
     }
 
     /// Tells the store a range of a pack will be read soon (see `ObjectStore.prefetch`).

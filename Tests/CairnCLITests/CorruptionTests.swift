@@ -37,6 +37,30 @@ struct CorruptionTests {
     }
 }
 
+@Suite("Missing packs are damage")
+struct MissingPackTests {
+    /// Packs gone from the store (tree blobs among them) are damage to report, exit 13, not a
+    /// missing input (exit 4) with a hint to run the very check that failed.
+    @Test func checkAndRestoreReportMissingPacksAsDamage() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 2 << 20, seed: 24))
+        _ = try cairn.backup([source])
+        for pack in try PackFiles.oldestFirst(in: cairn.repository) { unlink(pack) }
+
+        for arguments in [["check"], ["check", "--read-data"]] {
+            let check = try cairn.run(arguments)
+            #expect(check.status == 13, "\(arguments): \(check.stdout) \(check.stderr)")
+            #expect(check.stdout.contains("missing"), "\(check.stdout)")
+        }
+        let restore = try cairn.run(["restore", "latest", "--target", scratch.path("restored")])
+        #expect(restore.status == 13, "\(restore.stderr)")
+        #expect(restore.stderr.contains("though the index names it"), "\(restore.stderr)")
+    }
+}
+
 @Suite("check --read-data reads packs in windows")
 struct WindowedCheckTests {
     /// Packs of 16 MiB are read in windows of at most 4 MiB: a byte flipped deep inside one (in a
