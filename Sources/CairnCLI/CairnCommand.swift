@@ -49,6 +49,11 @@ public struct CairnCommand: ParsableCommand {
                                   files this large (default 67108864) are
                                   restored two at a time (local repositories);
                                   0: never
+          CAIRN_RETRY_ATTEMPTS    attempts per object-store request, in all
+                                  (default 6)
+          CAIRN_RETRY_INITIAL_DELAY
+                                  seconds before the second attempt (default
+                                  0.5; each later wait doubles, up to 30)
 
         \(ExitCodes.helpText)
         """,

@@ -64,6 +64,9 @@ public struct RedisRestoreJob {
     public func run() throws -> KeyCountCheck? {
         let metadata = snapshot.document.redis ?? [:]
         guard let rdbName = metadata["rdb_file"] else { throw EngineError.noServerRDB(snapshot: snapshot.id.short) }
+        if request.startCommand != nil && request.address == nil {
+            throw EngineError(.usage, "--start-command needs --redis URL to check the loaded server", hint: "nothing was changed")
+        }
         let client = try connect()
         let layout = try discoverLayout(client)
         let data = layout.dataDirectory
@@ -80,19 +83,17 @@ public struct RedisRestoreJob {
         report("3. move current files aside: \(layout.dbFilename) → \(layout.dbFilename).old" + (layout.appendOnly ? ", \(layout.appendDirectory) → \(layout.appendDirectory).old" : ""))
         report("4. move the restored files into place as \(data)/\(layout.dbFilename)" + (layout.appendOnly ? " and \(aofFolder)" : ""))
         report("5. start Redis: " + (request.startCommand ?? "(no --start-command: start it yourself)"))
-        report("6. wait for loading to finish and compare key counts with the snapshot")
+        report("6. " + (request.startCommand != nil ? "wait for loading to finish and compare key counts with the snapshot"
+            : "(no --start-command: once Redis runs, compare INFO keyspace with the snapshot's key counts)"))
         if request.dryRun {
             report("dry run: nothing was changed")
             return nil
-        }
-        if request.startCommand != nil && request.address == nil {
-            throw EngineError(.usage, "--start-command needs --redis URL to check the loaded server", hint: "nothing was changed")
         }
 
         removeLeftoverStaging(in: data)
         let staged = try stage(rdbName: rdbName, into: staging, layout: layout)
         defer { FileCopy.removeTree(staging) }
-        try stopServer(client)
+        try stopServer(client, dataDirectory: data)
         try refuseIfRunningAgain()
         try swap(staged, layout: layout)
         guard let start = request.startCommand else {
@@ -263,8 +264,17 @@ public struct RedisRestoreJob {
         }
         let configured = request.dataDirectory ?? values["dir"]
         if let client {
-            for name in ["dir", "dbfilename", "appendonly", "appenddirname", "appendfilename"] {
-                if let value = try client.config(name) { values[name] = value }
+            do {
+                for name in ["dir", "dbfilename", "appendonly", "appenddirname", "appendfilename"] {
+                    if let value = try client.config(name) { values[name] = value }
+                }
+            } catch let error as RedisError where error.commandRefused {
+                // CONFIG renamed or not permitted: --conf says what the server would have.
+                guard request.configFile != nil else {
+                    throw EngineError(.usage, "\(request.address!) refuses CONFIG GET (renamed or not permitted), so Cairn cannot ask it "
+                                      + "for dir, dbfilename and the AOF settings",
+                                      hint: "pass --conf /etc/redis/redis.conf (and --data-dir if its dir is relative); nothing was changed")
+                }
             }
             if let configured, let live = values["dir"], !Self.sameDirectory(configured, live) {
                 throw EngineError(.usage, "the server at \(request.address!) uses \(live), not \(configured)",
@@ -276,6 +286,10 @@ public struct RedisRestoreJob {
         guard let directory = request.dataDirectory ?? values["dir"] else {
             throw EngineError(.usage, "cannot tell where the server's data directory is",
                               hint: "pass --data-dir, --conf /etc/redis/redis.conf, or --redis URL of the running server")
+        }
+        if client == nil && request.stopCommand == nil { try refuseIfServed(directory) }
+        if client == nil && request.configFile == nil {
+            try refuseUnknownAOF(in: directory, dbFilename: values["dbfilename"] ?? "dump.rdb")
         }
         return Layout(dataDirectory: directory, dbFilename: values["dbfilename"] ?? "dump.rdb",
                       appendOnly: values["appendonly"] == "yes", appendDirectory: values["appenddirname"] ?? "appendonlydir",
@@ -296,6 +310,43 @@ public struct RedisRestoreJob {
         }
     }
 
+    /// Only --data-dir: nothing says whether AOF is on. With it on, Redis loads the AOF folder
+    /// and ignores dump.rdb, so placing only the RDB beside an AOF folder would restore nothing.
+    private func refuseUnknownAOF(in directory: String, dbFilename: String) throws {
+        var folders = ["appendonlydir"]
+        if let manifest = snapshot.document.redis?["aof_manifest"], let folder = manifest.split(separator: "/").first, manifest.contains("/") {
+            folders.append(String(folder))
+        }
+        guard let found = folders.first(where: { SystemPath(directory + "/" + $0).lstat() != nil }) else { return }
+        throw EngineError(.usage, "cannot tell whether AOF is on: \(directory) holds \(found), which Redis loads instead of "
+                          + "\(dbFilename) when appendonly is yes",
+                          hint: "pass --conf /etc/redis/redis.conf (or --redis URL of the running server); nothing was changed")
+    }
+
+    /// Nothing to ask at --redis (none given, or nothing answers there): a redis-server whose
+    /// working directory is the data directory (Redis changes into its `dir`) is still serving
+    /// these files and would overwrite the restored ones.
+    private func refuseIfServed(_ directory: String) throws {
+        guard let pid = Self.redisServer(servingFrom: directory) else { return }
+        throw EngineError(.redis, "a redis-server (pid \(pid)) is running in \(directory)",
+                          hint: (request.address != nil ? "check --redis; " : "pass --redis URL so Cairn can stop it, or stop it first; ")
+                            + "nothing was changed")
+    }
+
+    /// The pid of a redis-server whose working directory is `directory` (Linux /proc; nil when
+    /// there is none, or none this user may look at).
+    static func redisServer(servingFrom directory: String) -> Int32? {
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), pid != getpid(),
+                  let name = try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8),
+                  name.trimmingCharacters(in: .whitespacesAndNewlines) == "redis-server",
+                  let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/cwd"),
+                  sameDirectory(cwd, directory) else { continue }
+            return pid
+        }
+        return nil
+    }
+
     private static func sameDirectory(_ a: String, _ b: String) -> Bool {
         let resolve = { (path: String) in URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path }
         return resolve(a) == resolve(b)
@@ -305,7 +356,7 @@ public struct RedisRestoreJob {
     /// below holds what it served until now (SHUTDOWN NOSAVE would keep only its last save: with
     /// appendonly off, the writes since then would be lost). If Redis cannot save, it refuses to
     /// stop, and the restore stops too with nothing changed.
-    private func stopServer(_ client: RESPClient?) throws {
+    private func stopServer(_ client: RESPClient?, dataDirectory: String) throws {
         if let stop = request.stopCommand {
             try runShell(stop, what: "stop command")
         } else if let client {
@@ -322,6 +373,14 @@ public struct RedisRestoreJob {
             let deadline = Date().addingTimeInterval(60)
             while answers(address) {
                 guard Date() < deadline else { throw EngineError(.redis, "\(address) is still running after the stop step; nothing was changed") }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        } else {
+            let deadline = Date().addingTimeInterval(60)
+            while let pid = Self.redisServer(servingFrom: dataDirectory) {
+                guard Date() < deadline else {
+                    throw EngineError(.redis, "a redis-server (pid \(pid)) still runs in \(dataDirectory) after the stop step; nothing was changed")
+                }
                 Thread.sleep(forTimeInterval: 0.1)
             }
         }

@@ -111,25 +111,40 @@ public final class RESPClient {
         return ReplicationPayloadSource(connection: connection, end: .length(length))
     }
 
+    /// What to do instead when the server does not know a command (renamed or disabled). Only
+    /// CONFIG can be done without: --data-dir names what it would have told.
+    static let refusedCommandHints: [String: String] = [
+        "CONFIG": "pass --data-dir so Cairn does not need it",
+        "BGSAVE": "capture with --via replication, or stop the server and back up its data directory",
+        "SYNC": "capture with --via files (BGSAVE and the data directory) on the Redis host",
+        "REPLCONF": "capture with --via files (BGSAVE and the data directory) on the Redis host",
+    ]
+
     /// Maps a server error reply to a message that says what to do.
     static func error(for reply: String, command: String) -> RedisError {
         let code = reply.split(separator: " ").first.map(String.init) ?? reply
         switch code {
         case "NOAUTH":
             return RedisError("the server requires a password",
-                              hint: "put it in the URL (redis://:PASSWORD@host:port), REDISCLI_AUTH, or --redis-password-file")
+                              hint: "put it in a root-only file and pass --redis-password-file, or set REDISCLI_AUTH "
+                                + "(in the URL, redis://:PASSWORD@host:port, ps shows it)")
         case "WRONGPASS":
             return RedisError("Redis refused the username or password", hint: "check the password given for --redis")
         case "NOPERM":
-            return RedisError("the Redis user may not run \(command): \(reply)", hint: "grant the ACL user +\(command.lowercased()) or use --data-dir")
+            var error = RedisError("the Redis user may not run \(command): \(reply)",
+                                   hint: "grant the ACL user +\(command.lowercased())" + (command == "CONFIG" ? " or pass --data-dir" : ""))
+            error.commandRefused = true
+            return error
         case "MISCONF":
             return RedisError("Redis cannot save to disk (MISCONF): \(reply)", hint: "fix the server's dir/permissions/disk space; see its log")
         case "LOADING":
             return RedisError("Redis is still loading its dataset", hint: "wait until it has loaded and try again")
         default:
             if reply.contains("unknown command") {
-                return RedisError("the server does not accept \(command) (renamed or disabled?): \(reply)",
-                                  hint: "pass --data-dir so Cairn does not need it")
+                var error = RedisError("the server does not accept \(command) (renamed or disabled?): \(reply)",
+                                       hint: refusedCommandHints[command])
+                error.commandRefused = true
+                return error
             }
             return RedisError("Redis replied to \(command): \(reply)")
         }

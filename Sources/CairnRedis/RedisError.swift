@@ -9,6 +9,9 @@ public struct RedisError: CairnFailure {
     /// Nothing listens at the address (connection refused, or no such socket file): the server is
     /// not running there, as opposed to one that answers with an error or not at all.
     public var nothingListens = false
+    /// The server refused the command itself (renamed, disabled, or not permitted by ACL), as
+    /// opposed to failing while running it.
+    public var commandRefused = false
 
     /// A Redis failure (exit code for Redis errors).
     public init(_ message: String, hint: String? = nil, cause: (any Error)? = nil) {

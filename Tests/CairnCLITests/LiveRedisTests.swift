@@ -285,6 +285,70 @@ struct RedisRestoreSafetyTests {
         }
     }
 
+    /// Given only --data-dir there is no server to ask: one still running in that directory (Redis
+    /// changes into its `dir`) is found by its working directory, in the plan and in the run.
+    @Test func onlyADataDirectoryIsNotTakenForAStoppedServer() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let redis = try LiveRedis(directory: scratch.path("data"), appendOnly: false)
+        try redis.loadDataset(count: 50)
+        _ = try cairn.backup([], extra: ["--redis", redis.url])
+        try redis.loadDataset(prefix: "later-", count: 20)
+        let digest = redis.digest
+        for extra in [["--dry-run"], []] {
+            let result = try cairn.run(["redis-restore", "latest", "--data-dir", redis.directory] + extra)
+            #expect(result.status == 14 && result.stderr.contains("is running in \(redis.directory)"), "exit \(result.status): \(result.stderr)")
+        }
+        #expect(redis.digest == digest)
+        #expect(!FileManager.default.fileExists(atPath: redis.directory + "/dump.rdb.old"))
+    }
+
+    /// Given only --data-dir, nothing says whether AOF is on; with it on, Redis would load the AOF
+    /// folder and ignore a restored dump.rdb. An AOF folder there needs --conf first.
+    @Test func anAOFFolderBesideTheDumpNeedsConf() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let redis = try LiveRedis(directory: scratch.path("data"), appendOnly: true)
+        try redis.loadDataset(count: 50)
+        _ = try cairn.backup([], extra: ["--redis", redis.url])
+        let backedUp = redis.digest
+        try redis.loadDataset(prefix: "later-", count: 20)
+        // Still running: that is what it says first (--conf would not help).
+        let running = try cairn.run(["redis-restore", "latest", "--data-dir", redis.directory])
+        #expect(running.status == 14 && running.stderr.contains("is running in"), "exit \(running.status): \(running.stderr)")
+        redis.stop()
+        let refused = try cairn.run(["redis-restore", "latest", "--data-dir", redis.directory])
+        #expect(refused.status == 64 && refused.stderr.contains("cannot tell whether AOF is on") && refused.stderr.contains("--conf"),
+                "exit \(refused.status): \(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: redis.directory + "/dump.rdb.old"))
+        #expect(!FileManager.default.fileExists(atPath: redis.directory + "/appendonlydir.old"))
+
+        try cairn.ok(["redis-restore", "latest", "--data-dir", redis.directory, "--conf", redis.configFile])
+        try redis.start()
+        #expect(redis.digest == backedUp, "the server did not load the restored snapshot")
+    }
+
+    /// CONFIG renamed: --data-dir does not tell dbfilename or whether AOF is on, so the hint is
+    /// --conf, and with it the restore goes through.
+    @Test func aServerWithoutConfigIsRestoredWithConf() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let redis = try LiveRedis(directory: scratch.path("data"), appendOnly: true, extra: ["rename-command CONFIG \"\""])
+        try redis.loadDataset(count: 50)
+        _ = try cairn.backup([], extra: ["--redis", redis.url, "--data-dir", redis.directory])
+        let backedUp = redis.digest
+        try redis.loadDataset(prefix: "later-", count: 20)
+        let digest = redis.digest
+        let refused = try cairn.run(["redis-restore", "latest", "--redis", redis.url, "--data-dir", redis.directory,
+                                     "--start-command", redis.startCommand])
+        #expect(refused.status == 64 && refused.stderr.contains("pass --conf") && !refused.stderr.contains("pass --data-dir"),
+                "exit \(refused.status): \(refused.stderr)")
+        #expect(redis.digest == digest)
+        try cairn.ok(["redis-restore", "latest", "--redis", redis.url, "--conf", redis.configFile, "--start-command", redis.startCommand])
+        try redis.waitReady()
+        #expect(redis.digest == backedUp)
+    }
+
     /// With appendonly off, the writes since the server's last save exist only in its memory.
     /// The server is stopped with SHUTDOWN SAVE, so `dump.rdb.old` holds them.
     @Test func thePreviousDatasetIsKeptWholeInDotOld() throws {

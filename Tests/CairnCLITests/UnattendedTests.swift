@@ -63,6 +63,17 @@ struct UnattendedTests {
         #expect(after.contains("cairn_last_run_success{command=\"forget --prune\",\(labels)} 1"))
     }
 
+    /// An object-store repository is refused for what it is, not as a relative path.
+    @Test func scheduleSaysItWritesEntriesForLocalRepositoriesOnly() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch, initialize: false)
+        for location in ["swift://redis-backups/prod", "s3://127.0.0.1:9000/bucket/prod"] {
+            let result = try cairn.run(["schedule", "--repo", location, "--redis", "redis://127.0.0.1:6379"])
+            #expect(result.status == 64 && result.stderr.contains("local repositories only") && !result.stderr.contains("absolute path"),
+                    "\(location): exit \(result.status), \(result.stderr)")
+        }
+    }
+
     static func sample(_ text: String, _ prefix: String) -> String? {
         text.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { $0.split(separator: " ").last.map(String.init) }
     }

@@ -59,3 +59,24 @@ import Testing
         _ = peer.bytesReceived()
     }
 }
+
+@Suite("Refused commands") struct RefusedCommandTests {
+    /// A renamed CONFIG is done without by passing --data-dir; a renamed BGSAVE or SYNC is not, so
+    /// their hints must not send the operator to --data-dir (which they may already have passed).
+    @Test func eachRefusedCommandNamesItsOwnWayOut() throws {
+        let peer = try ScriptedPeer(sending: Array(("-ERR unknown command 'CONFIG', with args beginning with: 'GET' 'dir' \r\n"
+            + "-ERR unknown command 'BGSAVE', with args beginning with: 'SCHEDULE' \r\n"
+            + "-NOPERM this user has no permissions to run the 'bgsave' command\r\n").utf8))
+        do {
+            let client = try RESPClient(address: RedisAddress(endpoint: .unix(path: peer.path)))
+            let config = try #require(throws: RedisError.self) { try client.command(["CONFIG", "GET", "dir"]) }
+            #expect(config.commandRefused && config.hint?.contains("--data-dir") == true, "\(config.hint ?? "")")
+            let bgsave = try #require(throws: RedisError.self) { try client.command(["BGSAVE", "SCHEDULE"]) }
+            #expect(bgsave.commandRefused && bgsave.hint?.contains("--via replication") == true, "\(bgsave.hint ?? "")")
+            #expect(bgsave.hint?.contains("--data-dir") != true)
+            let noPermission = try #require(throws: RedisError.self) { try client.command(["BGSAVE", "SCHEDULE"]) }
+            #expect(noPermission.commandRefused && noPermission.hint?.contains("--data-dir") != true, "\(noPermission.hint ?? "")")
+        }
+        _ = peer.bytesReceived()
+    }
+}

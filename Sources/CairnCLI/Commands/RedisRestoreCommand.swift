@@ -19,8 +19,10 @@ struct RedisRestoreCommand: ParsableCommand {
 
         Nothing is replaced unless the server is known to be stopped: a server that answers --redis with \
         an error (a wrong or missing password), nothing at --redis while the server in --conf listens on \
-        another port or its pidfile names a live process, or a server under a supervisor (systemd) without \
-        --stop-command, stops the restore before anything changes. So does any failure while the \
+        another port or its pidfile names a live process, a redis-server running in the data directory \
+        when there is no server to ask at --redis, or a server under a supervisor (systemd) without \
+        --stop-command, stops the restore before anything changes. So does an AOF folder in the data \
+        directory when neither --conf nor --redis says whether AOF is on, and any failure while the \
         snapshot is restored next to the live files: the server keeps running on its own data.
 
         EXAMPLES:
@@ -28,7 +30,8 @@ struct RedisRestoreCommand: ParsableCommand {
               --conf /etc/redis/redis.conf \\
               --stop-command 'systemctl stop redis-server' \\
               --start-command 'systemctl start redis-server'
-          cairn redis-restore --at 1D --data-dir /var/lib/redis \\
+          # a server that is already stopped:
+          cairn redis-restore --at 1D --conf /etc/redis/redis.conf \\
               --owner redis:redis --dry-run
         """)
 
@@ -39,7 +42,7 @@ struct RedisRestoreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The server's data directory (default: CONFIG GET dir, or dir in --conf).", valueName: "dir"))
     var dataDir: String?
 
-    @Option(help: ArgumentHelp("The server's redis.conf, read for dir, dbfilename and AOF settings.", valueName: "file"))
+    @Option(help: ArgumentHelp("The server's redis.conf, read for dir, dbfilename and AOF settings (needed when CONFIG is renamed, and without --redis when the data directory holds an AOF folder).", valueName: "file"))
     var conf: String?
 
     @Option(help: ArgumentHelp("Shell command that stops the server (default: SHUTDOWN SAVE through --redis).", valueName: "command"))

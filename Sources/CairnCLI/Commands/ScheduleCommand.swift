@@ -19,7 +19,7 @@ struct ScheduleCommand: ParsableCommand {
               --at 02:30 --keep-daily 14 --keep-weekly 8 --keep-monthly 12 --install
         """)
 
-    @Option(name: [.customLong("repo"), .customShort("r")], help: ArgumentHelp("Repository location (absolute path). Default: $CAIRN_REPOSITORY.", valueName: "repo"))
+    @Option(name: [.customLong("repo"), .customShort("r")], help: ArgumentHelp("Repository location: an absolute path (a local repository only). Default: $CAIRN_REPOSITORY.", valueName: "repo"))
     var repository: String?
 
     @Option(help: ArgumentHelp("Redis server to back up.", valueName: "url"))
@@ -71,6 +71,11 @@ struct ScheduleCommand: ParsableCommand {
     func run() throws {
         guard let repository = repository ?? Environment.value("CAIRN_REPOSITORY") else {
             throw CLIError(.usage, "no repository given", hint: "pass --repo PATH or set CAIRN_REPOSITORY")
+        }
+        if repository.hasPrefix("swift://") || repository.hasPrefix("s3://") {
+            throw CLIError(.usage, "schedule writes entries for local repositories only, not \(repository)",
+                           hint: "an object store needs its credentials in cron's environment, and /etc/cron.d files are "
+                             + "readable by every user: write the entry yourself, reading them from a root-only file")
         }
         guard repository.hasPrefix("/") else {
             throw CLIError(.usage, "cron runs in another directory: give the repository as an absolute path, not \(repository)")

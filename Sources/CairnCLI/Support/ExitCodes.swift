@@ -9,7 +9,7 @@ public enum ExitCodes {
         (4, .inputNotFound, "a path to back up does not exist or cannot be read"),
         (5, .targetConflict, "restore target is a file, or files exist there (use --force)"),
         (6, .noSpace, "no space left on a device"),
-        (7, nil, "nothing to do: forget removed no snapshot and prune found nothing to reclaim"),
+        (7, nil, "nothing to do: forget removed no snapshot and prune found nothing to reclaim (never with --dry-run)"),
         (10, .repositoryNotFound, "repository does not exist or is not a Cairn repository"),
         (11, .locked, "repository is locked by another process"),
         (12, .wrongPassword, "wrong password"),
