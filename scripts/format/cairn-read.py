@@ -473,7 +473,8 @@ def main():
         if os.path.exists(args.target) and os.listdir(args.target):
             fail(f"{args.target}: not empty")
         files, total = restore(Store(args.repo, enc_key, master), snap, args.target)
-        print(f"restored snapshot {sid[:8]}: {files} files, {total} bytes into {args.target}")
+        print(f"restored snapshot {sid[:8]}: {files} files, {total} bytes, "
+              f"{len(snap['tree'])} tree blobs, into {args.target}")
         return 0
     except FormatError as e:
         print(f"cairn-read: error: {e}", file=sys.stderr)
