@@ -51,7 +51,14 @@ extension Repository {
         }
     }
 
-    /// What `rebuildCatalog` found and did.
+    /// Reads and decodes an index object from the store (not the catalog): throws an `.integrity`
+    /// error when it is damaged.
+    public func readIndexObject(_ id: IndexID) throws -> [PackRecord] {
+        try IndexObject.decode(try readSealed(ObjectKey(.index, id.hex)), id: id)
+    }
+
+    /// What `rebuildCatalog` found and did. Damaged index objects are deleted once the packs no
+    /// readable index names are indexed again.
     public struct RebuildReport: Sendable {
         public var indexes = 0
         public var damagedIndexes: [IndexID] = []
@@ -91,6 +98,11 @@ extension Repository {
         }
         if !orphans.isEmpty {
             try writeIndex(orphans)
+        }
+        // Every pack whose header reads is named by a readable index now, so a damaged index
+        // object holds nothing more; left in place, it would keep prune refusing to run.
+        for id in report.damagedIndexes {
+            try store.delete(ObjectKey(.index, id.hex))
         }
         let storedSnapshots = try store.list(.snapshots).compactMap { SnapshotID(hex: $0.key.name) }
         for id in storedSnapshots {

@@ -61,6 +61,86 @@ struct MissingPackTests {
     }
 }
 
+@Suite("Damaged snapshot and index objects are reported and can be removed")
+struct DamagedObjectTests {
+    static func flipFirstObject(_ folder: String) throws -> String {
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: folder).sorted().first)
+        PackFiles.flipByte(folder + "/" + name, at: 40)
+        return name
+    }
+
+    /// Before: check said "no errors" (the catalog skipped the snapshot with a log line), and
+    /// `forget ID`, which prune's refusal recommends, answered "no snapshot matches".
+    @Test func aDamagedSnapshotIsReportedAndForgottenByID() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/a.bin", TreeFixtures.bytes(count: 100_000, seed: 25))
+        _ = try cairn.backup([source])
+        try TreeFixtures.write(source + "/b.bin", TreeFixtures.bytes(count: 100_000, seed: 26))
+        _ = try cairn.backup([source])
+        let name = try Self.flipFirstObject(cairn.repository + "/snapshots")
+        let fresh = ["--cache-dir", scratch.path("fresh-cache")]
+
+        let check = try cairn.run(["check"] + fresh)
+        #expect(check.status == 13, "\(check.stdout) \(check.stderr)")
+        #expect(check.stdout.contains("snapshot object \(name.prefix(8)) cannot be read"), "\(check.stdout)")
+        #expect(try cairn.run(["prune"] + fresh).status == 13, "prune must refuse while a snapshot cannot be read")
+
+        let forget = try cairn.run(["forget", String(name.prefix(8))] + fresh)
+        #expect(forget.status == 0, "\(forget.stdout) \(forget.stderr)")
+        #expect(forget.stdout.contains("damaged beyond reading"))
+        #expect(!FileManager.default.fileExists(atPath: cairn.repository + "/snapshots/" + name))
+        try cairn.ok(["check", "--read-data"] + fresh)
+        let pruned = try cairn.run(["prune"] + fresh)
+        #expect(pruned.status == 0 || pruned.status == 7, "\(pruned.stderr)")
+    }
+
+    /// Before: repair index re-indexed the packs but left the damaged index object, so check kept
+    /// failing and prune kept refusing, each sending the user back to repair index.
+    @Test func repairIndexRemovesADamagedIndexOnceItsPacksAreIndexedAgain() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/a.bin", TreeFixtures.bytes(count: 300_000, seed: 27))
+        _ = try cairn.backup([source])
+        let name = try Self.flipFirstObject(cairn.repository + "/index")
+        let fresh = ["--cache-dir", scratch.path("fresh-cache")]
+
+        let check = try cairn.run(["check"] + fresh)
+        #expect(check.status == 13)
+        #expect(check.stdout.contains("index object \(name.prefix(8)) cannot be read"), "\(check.stdout)")
+        let repaired = try cairn.ok(["repair", "index"] + fresh)
+        #expect(repaired.stdout.contains("damaged index (removed"), "\(repaired.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: cairn.repository + "/index/" + name))
+        try cairn.ok(["check", "--read-data"] + fresh)
+        try cairn.ok(["restore", "latest", "--target", scratch.path("restored")] + fresh)
+        #expect(TreeFixtures.snapshot(of: source) == TreeFixtures.snapshot(of: scratch.path("restored")))
+    }
+
+    /// A snapshot object copied under another name decrypts fine and would count twice: with
+    /// --read-data, every snapshot and index object's SHA-256 must be its name.
+    @Test func readDataFindsAnObjectUnderAnotherName() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/a.bin", TreeFixtures.bytes(count: 1000, seed: 28))
+        _ = try cairn.backup([source])
+        let folder = cairn.repository + "/snapshots"
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: folder).first)
+        let wrong = String(name.reversed())
+        try FileManager.default.copyItem(atPath: folder + "/" + name, toPath: folder + "/" + wrong)
+
+        try cairn.ok(["check"])
+        let check = try cairn.run(["check", "--read-data"])
+        #expect(check.status == 13)
+        #expect(check.stdout.contains("snapshots/\(wrong) does not match its name"), "\(check.stdout)")
+    }
+}
+
 @Suite("check --read-data reads packs in windows")
 struct WindowedCheckTests {
     /// Packs of 16 MiB are read in windows of at most 4 MiB: a byte flipped deep inside one (in a

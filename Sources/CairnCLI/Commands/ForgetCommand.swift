@@ -108,6 +108,7 @@ struct ForgetCommand: ParsableCommand {
         let job = ForgetJob(repository: repository)
         var output: [String: Any] = ["dry_run": dryRun]
         let toRemove: [Snapshot]
+        var damaged: [SnapshotID] = []
         if snapshots.isEmpty {
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = TimeZone.current
@@ -126,14 +127,26 @@ struct ForgetCommand: ParsableCommand {
             let removeIDs = Set(groups.flatMap { $0.decisions.filter { !$0.keep }.map(\.snapshot.id) })
             toRemove = all.filter { removeIDs.contains($0.id) }
         } else {
-            toRemove = try snapshots.map { try SnapshotQueries.resolve($0, in: repository) }
+            var resolved: [Snapshot] = []
+            for text in snapshots {
+                do {
+                    resolved.append(try SnapshotQueries.resolve(text, in: repository))
+                } catch let failure as any CairnFailure where failure.category == .noMatch {
+                    // A snapshot object too damaged to read is not in any listing, but can be removed by id.
+                    guard let id = try job.damagedSnapshot(matching: text) else { throw failure }
+                    damaged.append(id)
+                }
+            }
+            toRemove = resolved
         }
-        output["remove"] = toRemove.map(\.id.hex)
+        output["remove"] = toRemove.map(\.id.hex) + damaged.map(\.hex)
         if !dryRun {
-            try job.remove(toRemove.map(\.id))
+            try job.remove(toRemove.map(\.id) + damaged)
         }
         if !json && !options.quiet {
-            Console.out("\(dryRun ? "would remove" : "removed") \(toRemove.count) snapshot(s)")
+            Console.out("\(dryRun ? "would remove" : "removed") \(toRemove.count + damaged.count) snapshot(s)"
+                        + (damaged.isEmpty ? "" : ", \(damaged.count) of them damaged beyond reading: "
+                            + damaged.map(\.short).joined(separator: ", ")))
         }
         var reclaimed = false
         if prune {
@@ -144,7 +157,7 @@ struct ForgetCommand: ParsableCommand {
             if json { output["prune"] = try JSONSerialization.jsonObject(with: JSONEncoder.sorted.encode(report)) }
         }
         if json { Console.json(output) }
-        if !dryRun && toRemove.isEmpty && !reclaimed { throw ExitCode(ExitCodes.nothingToDo) }
+        if !dryRun && toRemove.isEmpty && damaged.isEmpty && !reclaimed { throw ExitCode(ExitCodes.nothingToDo) }
     }
 
     private func print(_ group: RetentionGroup) {

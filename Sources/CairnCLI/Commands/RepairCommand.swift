@@ -15,7 +15,9 @@ struct RepairIndexCommand: ParsableCommand {
         abstract: "Rebuild the SQLite catalog from the repository's objects.",
         discussion: """
         The catalog is a cache: this empties it and reloads every index/ and snapshots/ object. Packs that \
-        no index names (an interrupted backup, a damaged index) are read and described by a new index.
+        no index names (an interrupted backup, a damaged index) are read and described by a new index, \
+        and damaged index objects are then deleted. A damaged snapshot object is removed with \
+        `cairn forget ID`.
 
         EXAMPLES:
           cairn repair index --repo /srv/backups/redis
@@ -32,7 +34,7 @@ struct RepairIndexCommand: ParsableCommand {
             Console.out("loaded \(report.indexes) index object(s) and \(report.snapshots) snapshot(s); "
                         + "indexed \(report.packsReindexed.count) pack(s) that no index named")
             for pack in report.damagedPacks { Console.out("damaged pack (not indexed): \(pack)") }
-            for index in report.damagedIndexes { Console.out("damaged index (skipped): \(index)") }
+            for index in report.damagedIndexes { Console.out("damaged index (removed; its packs are indexed again): \(index)") }
         }
     }
 }
