@@ -14,9 +14,10 @@ struct UnattendedTests {
         let passwordFile = scratch.path("password")
         chmod(passwordFile, 0o600)
         let cronFile = scratch.path("cairn.cron"), logFile = scratch.path("cairn.log"), metricsFile = scratch.path("cairn.prom")
+        let copy = scratch.path("offsite")
         try cairn.ok(["schedule", "--repo", cairn.repository, "--redis", redis.url, "--password-file", passwordFile,
                       "--at", "02:30", "--keep-daily", "2", "--keep-weekly", "0", "--keep-monthly", "0", "--cairn", CairnRunner.binary,
-                      "--log-file", logFile, "--metrics-file", metricsFile, "--install", "--cron-file", cronFile])
+                      "--log-file", logFile, "--metrics-file", metricsFile, "--mirror-to", copy, "--install", "--cron-file", cronFile])
         var info = stat()
         #expect(stat(cronFile, &info) == 0 && info.st_mode & 0o777 == 0o644)
         let text = try String(contentsOfFile: cronFile, encoding: .utf8)
@@ -43,6 +44,11 @@ struct UnattendedTests {
         #expect(try String(contentsOfFile: logFile, encoding: .utf8).isEmpty)
         // Three backups on one day; keep-daily 2 keeps one per day.
         #expect(try cairn.snapshots().count == 1)
+        // The mirror followed, the forgotten snapshots included.
+        var mirrored = cairn
+        mirrored.repository = copy
+        mirrored.environment["CAIRN_REPOSITORY"] = copy
+        #expect(try mirrored.snapshots().compactMap { $0["id"] as? String } == (try cairn.snapshots()).compactMap { $0["id"] as? String })
         let metrics = try String(contentsOfFile: metricsFile, encoding: .utf8)
         let labels = "repository=\"\(cairn.repository)\""
         #expect(metrics.contains("cairn_last_run_success{command=\"backup\",\(labels)} 1"))
@@ -51,6 +57,7 @@ struct UnattendedTests {
         #expect(metrics.contains("# TYPE cairn_last_success_timestamp_seconds gauge"))
         #expect(metrics.contains("cairn_repository_bytes{command=\"backup\""))
         #expect(metrics.contains("cairn_last_run_added_bytes{command=\"backup\""))
+        #expect(metrics.contains("cairn_last_run_success{command=\"mirror\",repository=\"\(copy)\"} 1"))
 
         // A failed run says so and keeps the time of the last success.
         let lastSuccess = Self.sample(metrics, "cairn_last_success_timestamp_seconds{command=\"backup\"")
@@ -61,6 +68,22 @@ struct UnattendedTests {
         #expect(after.contains("cairn_last_run_success{command=\"backup\",\(labels)} 0"))
         #expect(Self.sample(after, "cairn_last_success_timestamp_seconds{command=\"backup\"") == lastSuccess)
         #expect(after.contains("cairn_last_run_success{command=\"forget --prune\",\(labels)} 1"))
+    }
+
+    /// A copy in object storage reads its credentials from a root-only file at run time; without
+    /// one the entry would fail every night, so it is refused.
+    @Test func aMirrorToAnObjectStoreReadsItsCredentialsFromAFile() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let common = ["schedule", "--repo", cairn.repository, "--redis", "redis://127.0.0.1:6379", "--mirror-to", "swift://offsite/db1"]
+        let refused = try cairn.run(common)
+        #expect(refused.status == 64 && refused.stderr.contains("--mirror-env-file"), "\(refused.stderr)")
+        let entry = try cairn.ok(common + ["--mirror-env-file", "/etc/cairn/offsite.env"]).stdout
+        #expect(entry.contains("&& { set -a && . /etc/cairn/offsite.env && set +a && "), "\(entry)")
+        #expect(entry.contains("mirror --to swift://offsite/db1 --delete --quiet"), "\(entry)")
+        #expect(!entry.contains("ST_AUTH"))
+        let kept = try cairn.ok(common + ["--mirror-env-file", "/etc/cairn/offsite.env", "--mirror-keep-deleted"]).stdout
+        #expect(kept.contains("mirror --to swift://offsite/db1 --quiet"), "\(kept)")
     }
 
     /// An object-store repository is refused for what it is, not as a relative path.

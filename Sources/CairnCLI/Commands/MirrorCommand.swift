@@ -51,7 +51,14 @@ struct MirrorCommand: ParsableCommand {
     @Flag(help: "Print a JSON summary.")
     var json = false
 
+    @OptionGroup var metricsOptions: MetricsOptions
+
     func run() throws {
+        var metrics = RunMetrics(command: "mirror", repository: to)
+        try MetricsFile.recording(metricsOptions, &metrics) { try perform(&$0) }
+    }
+
+    private func perform(_ metrics: inout RunMetrics) throws {
         let (source, destination) = try options.mirrorStores(to: to)
         if source.location == destination.location {
             throw CLIError(.usage, "the destination is the repository itself (\(source.location))", hint: "give --to another location")
@@ -80,6 +87,7 @@ struct MirrorCommand: ParsableCommand {
         defer { renderer.stop() }
         let report = try job.run()
         renderer.stop()
+        metrics.addedBytes = report.bytesCopied
         if json {
             Console.out(String(decoding: try JSONEncoder.sorted.encode(report), as: UTF8.self))
         } else if !options.quiet {

@@ -13,10 +13,18 @@ struct ScheduleCommand: ParsableCommand {
         output appended to a log file, and a Prometheus textfile for monitoring. Without --install it \
         prints the entry; with --install it writes /etc/cron.d/cairn (mode 0644) — review it first.
 
+        With --mirror-to, the entry then runs `cairn mirror --to LOCATION --delete`: an off-site copy \
+        that follows the repository, night by night. A swift:// or s3:// copy needs its credentials \
+        from --mirror-env-file, a root-only file of KEY=value lines (ST_AUTH=…, OS_*=…, AWS_*=…) \
+        that the entry reads just before the mirror; they never go into the world-readable cron file.
+
         EXAMPLES:
           cairn schedule --repo /srv/backups/redis --redis redis://127.0.0.1:6379
           cairn schedule --repo /srv/backups/redis --redis redis://127.0.0.1:6379 \\
               --at 02:30 --keep-daily 14 --keep-weekly 8 --keep-monthly 12 --install
+          cairn schedule --repo /srv/backups/redis --redis redis://127.0.0.1:6379 \\
+              --mirror-to swift://redis-offsite/db1 \\
+              --mirror-env-file /etc/cairn/offsite.env
         """)
 
     @Option(name: [.customLong("repo"), .customShort("r")], help: ArgumentHelp("Repository location: an absolute path (a local repository only). Default: $CAIRN_REPOSITORY.", valueName: "repo"))
@@ -48,6 +56,15 @@ struct ScheduleCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Prometheus textfile (node_exporter's textfile directory); `none` to leave it out.", valueName: "path"))
     var metricsFile: String = "/var/lib/prometheus/node-exporter/cairn.prom"
 
+    @Option(help: ArgumentHelp("After retention, mirror the repository here (a local path, swift:// or s3://), deleting what retention removed.", valueName: "location"))
+    var mirrorTo: String?
+
+    @Option(help: ArgumentHelp("Root-only file of KEY=value lines with the --mirror-to store's credentials, read just before the mirror.", valueName: "file"))
+    var mirrorEnvFile: String?
+
+    @Flag(help: "Keep in the mirror what retention removed (for credentials that cannot delete).")
+    var mirrorKeepDeleted = false
+
     @Option(help: ArgumentHelp("The cairn binary the entry runs.", valueName: "path"))
     var cairn: String = "/usr/local/bin/cairn"
 
@@ -66,6 +83,20 @@ struct ScheduleCommand: ParsableCommand {
             throw ValidationError("keep at least something: --keep-daily, --keep-weekly, --keep-monthly or --keep-yearly")
         }
         _ = try DurationText.seconds(lockWait)
+        if let mirrorTo {
+            let remote = mirrorTo.hasPrefix("swift://") || mirrorTo.hasPrefix("s3://")
+            if remote && mirrorEnvFile == nil {
+                throw ValidationError("--mirror-to \(mirrorTo) needs --mirror-env-file with its credentials (cron has none)")
+            }
+            if !remote && !mirrorTo.hasPrefix("/") {
+                throw ValidationError("cron runs in another directory: give --mirror-to as an absolute path, not \(mirrorTo)")
+            }
+        } else if mirrorEnvFile != nil || mirrorKeepDeleted {
+            throw ValidationError("--mirror-env-file and --mirror-keep-deleted go with --mirror-to")
+        }
+        if let mirrorEnvFile, !mirrorEnvFile.hasPrefix("/") {
+            throw ValidationError("give --mirror-env-file as an absolute path, not \(mirrorEnvFile)")
+        }
     }
 
     func run() throws {
@@ -81,6 +112,9 @@ struct ScheduleCommand: ParsableCommand {
             throw CLIError(.usage, "cron runs in another directory: give the repository as an absolute path, not \(repository)")
         }
         for warning in passwordFileWarnings() { Console.error("cairn: warning: \(warning)") }
+        if let mirrorEnvFile {
+            for warning in Self.secretFileWarnings(mirrorEnvFile, what: "the mirror's credentials") { Console.error("cairn: warning: \(warning)") }
+        }
         let text = entry(repository: repository)
         guard install else {
             Console.out(text, terminator: "")
@@ -112,8 +146,14 @@ struct ScheduleCommand: ParsableCommand {
         let forget = [cairn, "forget"] + keep + ["--prune"] + common
         let log = ">>" + Self.quote(logFile) + " 2>&1"
         // Exit 7 from forget means "nothing to do", not a failure.
-        let command = backup.map(Self.quote).joined(separator: " ") + " " + log + " && { "
+        var command = backup.map(Self.quote).joined(separator: " ") + " " + log + " && { "
             + forget.map(Self.quote).joined(separator: " ") + " " + log + " || [ $? -eq 7 ]; }"
+        if let mirrorTo {
+            let mirror = [cairn, "mirror", "--to", mirrorTo] + (mirrorKeepDeleted ? [] : ["--delete"]) + common
+            // KEY=value lines become the mirror's environment only (set -a exports them).
+            let credentials = mirrorEnvFile.map { "set -a && . " + Self.quote($0) + " && set +a && " } ?? ""
+            command += " && { " + credentials + mirror.map(Self.quote).joined(separator: " ") + " " + log + "; }"
+        }
         // cron ignores a last line without a newline, and `%` means newline to it.
         let lines = [
             "# Cairn: nightly Redis backup, then retention (written by `cairn schedule`).",
@@ -129,14 +169,19 @@ struct ScheduleCommand: ParsableCommand {
 
     /// The password file must exist and be readable by root alone.
     func passwordFileWarnings() -> [String] {
+        Self.secretFileWarnings(passwordFile, what: "the repository password")
+    }
+
+    /// A file of secrets must exist and be readable by root alone.
+    static func secretFileWarnings(_ path: String, what: String) -> [String] {
         var info = stat()
-        guard stat(passwordFile, &info) == 0 else {
-            return ["\(passwordFile) does not exist yet: create it with the repository password, owned by root, mode 0600"]
+        guard stat(path, &info) == 0 else {
+            return ["\(path) does not exist yet: create it with \(what), owned by root, mode 0600"]
         }
         var warnings: [String] = []
-        if info.st_uid != 0 { warnings.append("\(passwordFile) is not owned by root") }
+        if info.st_uid != 0 { warnings.append("\(path) is not owned by root") }
         if info.st_mode & 0o077 != 0 {
-            warnings.append("\(passwordFile) is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))): chmod 600 \(passwordFile)")
+            warnings.append("\(path) is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))): chmod 600 \(path)")
         }
         return warnings
     }
