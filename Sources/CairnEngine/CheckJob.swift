@@ -147,7 +147,6 @@ public struct CheckJob {
     /// name would count twice).
     private func checkName(_ info: ObjectInfo, _ report: inout CheckReport) throws {
         let bytes = try repository.store.get(info.key)
-        report.bytesRead += Int64(bytes.count)
         let digest = SHA256Digest.hash(bytes)
         if digest.hex != info.key.name {
             report.errors.append("\(info.key.path) does not match its name: its SHA-256 is \(digest.hex)")
