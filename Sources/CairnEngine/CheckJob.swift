@@ -113,29 +113,27 @@ public struct CheckJob {
     /// One the catalog lacks is read again first: a backup may have written it since. With
     /// `readData`, every one is also read and its SHA-256 compared with its name.
     private func checkObjects(_ report: inout CheckReport) throws {
-        let loadedSnapshots = Set(try repository.catalog.snapshots().map(\.id))
-        for info in try repository.store.list(.snapshots) {
-            guard let id = SnapshotID(hex: info.key.name) else { continue }
-            if !loadedSnapshots.contains(id) {
-                do {
-                    _ = try repository.loadSnapshot(id)
-                } catch let error as CairnFailure where error.category == .integrity {
-                    report.errors.append("snapshot object \(id.short) cannot be read: \(error.message) "
-                                         + "(`cairn forget \(id.short)` removes it)")
-                    continue
-                }
-            }
-            if readData { try checkName(info, &report) }
+        let snapshots = Set(try repository.catalog.snapshots().map(\.id.hex))
+        try checkObjects(.snapshots, loaded: snapshots, remedy: { "`cairn forget \($0.prefix(8))` removes it" }, &report) { name in
+            if let id = SnapshotID(hex: name) { _ = try repository.loadSnapshot(id) }
         }
-        let loadedIndexes = try repository.catalog.indexIDs()
-        for info in try repository.store.list(.index) {
-            guard let id = IndexID(hex: info.key.name) else { continue }
-            if !loadedIndexes.contains(id) {
+        let indexes = Set(try repository.catalog.indexIDs().map(\.hex))
+        try checkObjects(.index, loaded: indexes, remedy: { _ in "`cairn repair index` indexes its packs again" }, &report) { name in
+            if let id = IndexID(hex: name) { _ = try repository.readIndexObject(id) }
+        }
+    }
+
+    /// The objects of `kind` whose names are not in `loaded` are read with `read` (throwing an
+    /// `.integrity` error when damaged); with `readData`, every one's name is checked too.
+    private func checkObjects(_ kind: ObjectKind, loaded: Set<String>, remedy: (String) -> String, _ report: inout CheckReport,
+                              read: (String) throws -> Void) throws {
+        let noun = kind == .snapshots ? "snapshot" : "index"
+        for info in try repository.store.list(kind) where Hash256(hex: info.key.name) != nil {
+            if !loaded.contains(info.key.name) {
                 do {
-                    _ = try repository.readIndexObject(id)
+                    try read(info.key.name)
                 } catch let error as CairnFailure where error.category == .integrity {
-                    report.errors.append("index object \(id.short) cannot be read: \(error.message) "
-                                         + "(`cairn repair index` indexes its packs again)")
+                    report.errors.append("\(noun) object \(info.key.name.prefix(8)) cannot be read: \(error.message) (\(remedy(info.key.name)))")
                     continue
                 }
             }

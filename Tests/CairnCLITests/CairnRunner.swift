@@ -93,6 +93,14 @@ struct CairnRunner {
         return Running(pid: pid, stdout: out, stderr: err)
     }
 
+    /// The same runner (password, environment) on another repository.
+    func on(_ repository: String) -> CairnRunner {
+        var other = self
+        other.repository = repository
+        other.environment["CAIRN_REPOSITORY"] = repository
+        return other
+    }
+
     /// Runs and requires exit 0.
     @discardableResult
     func ok(_ arguments: [String], environment extra: [String: String] = [:],

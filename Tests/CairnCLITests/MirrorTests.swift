@@ -49,9 +49,7 @@ struct MirrorTests {
         #expect(Self.objects(of: destination) == Self.objects(of: cairn.repository))
 
         // The copy opens with the same password and holds the same snapshots, byte for byte.
-        var copy = cairn
-        copy.repository = destination
-        copy.environment["CAIRN_REPOSITORY"] = destination
+        let copy = cairn.on(destination)
         #expect(try Self.ids(copy) == [first])
         try copy.ok(["check", "--read-data"])
         try copy.ok(["restore", "latest", "--target", scratch.path("restored")])
@@ -98,9 +96,7 @@ struct MirrorTests {
         let objects = Self.objects(of: destination)
         #expect(!objects.keys.contains { $0.hasSuffix(name) })
         #expect(!objects.keys.contains { $0.hasPrefix("snapshots/") || $0.hasPrefix("index/") })
-        var copy = cairn
-        copy.repository = destination
-        copy.environment["CAIRN_REPOSITORY"] = destination
+        let copy = cairn.on(destination)
         #expect(try copy.snapshots().isEmpty)
         try copy.ok(["check"])
     }
@@ -125,9 +121,7 @@ struct MirrorTests {
         let mirrored = mirror.resumeToEnd()
         #expect(mirrored.status == 0, "\(mirrored.stderr)")
 
-        var copy = cairn
-        copy.repository = destination
-        copy.environment["CAIRN_REPOSITORY"] = destination
+        let copy = cairn.on(destination)
         let checked = try copy.run(["check", "--read-data"])
         #expect(checked.status == 0, "the copy: \(checked.stdout) \(checked.stderr)")
         try cairn.ok(["mirror", "--to", destination])
@@ -158,9 +152,7 @@ struct MirrorTests {
     @Test func anotherRepositoryOtherFilesOrItselfAreRefused() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch)
-        var other = cairn
-        other.repository = scratch.path("other")
-        other.environment["CAIRN_REPOSITORY"] = other.repository
+        let other = cairn.on(scratch.path("other"))
         try other.ok(["init"])
         let another = try cairn.run(["mirror", "--to", other.repository])
         #expect(another.status == 64)

@@ -45,9 +45,7 @@ struct UnattendedTests {
         // Three backups on one day; keep-daily 2 keeps one per day.
         #expect(try cairn.snapshots().count == 1)
         // The mirror followed, the forgotten snapshots included.
-        var mirrored = cairn
-        mirrored.repository = copy
-        mirrored.environment["CAIRN_REPOSITORY"] = copy
+        let mirrored = cairn.on(copy)
         #expect(try mirrored.snapshots().compactMap { $0["id"] as? String } == (try cairn.snapshots()).compactMap { $0["id"] as? String })
         let metrics = try String(contentsOfFile: metricsFile, encoding: .utf8)
         let labels = "repository=\"\(cairn.repository)\""
