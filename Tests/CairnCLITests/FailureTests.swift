@@ -97,4 +97,34 @@ struct FailureTests {
         let check = try cairn.run(["check"])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
     }
+
+    /// OPERATIONS: a repository on read-only media is still restored and checked. Its own
+    /// cache/ cannot hold the catalog there (SQLite's WAL needs to write beside it), so the
+    /// catalog moves to the user's cache, with a warning.
+    @Test(.enabled(if: canMountTmpfs, "needs root and a mountable tmpfs"))
+    func readOnlyRepositoryIsRestoredAndChecked() throws {
+        let scratch = try Scratch()
+        let media = scratch.path("media")
+        mkdir(media, 0o700)
+        try #require(mount("tmpfs", media, "tmpfs", 0, "size=8m") == 0)
+        defer { umount2(media, Int32(MNT_DETACH)) }
+        var cairn = try CairnRunner(scratch, initialize: false)
+        cairn.repository = media + "/repo"
+        cairn.environment["CAIRN_REPOSITORY"] = cairn.repository
+        cairn.environment["XDG_CACHE_HOME"] = scratch.path("xdg")
+        try cairn.ok(["init", "--pack-size", "1"])
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 300_000, seed: 9))
+        _ = try cairn.backup([source])
+        try #require(mount("tmpfs", media, "tmpfs", UInt(MS_REMOUNT | MS_RDONLY), "size=8m") == 0)
+
+        let restored = try cairn.run(["restore", "latest", "--target", scratch.path("restored")])
+        #expect(restored.status == 0, "restore from read-only media: \(restored.status) \(restored.stderr)")
+        #expect(restored.stderr.contains("cannot write the catalog"), "\(restored.stderr)")
+        #expect(TreeFixtures.contents(of: source) == TreeFixtures.contents(of: scratch.path("restored")))
+        let check = try cairn.run(["check", "--read-data"])
+        #expect(check.status == 0, "check of read-only media: \(check.status) \(check.stderr)")
+        #expect(try cairn.snapshots().count == 1)
+    }
 }
