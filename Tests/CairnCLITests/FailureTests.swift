@@ -24,6 +24,22 @@ struct FailureTests {
         #expect(result.stderr.contains("password"))
     }
 
+    /// Cron: a password command that prints nothing (a vault that is locked, a secret not yet
+    /// provisioned) or an empty password file is named as such, not reported as a wrong password
+    /// (exit 12 says the password changed; no repository has an empty one).
+    @Test func emptyPasswordSourceIsNotAWrongPassword() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let empty = scratch.path("empty-password")
+        try TreeFixtures.write(empty, [])
+        let fromFile = try cairn.run(["snapshots"], environment: ["CAIRN_PASSWORD_FILE": empty])
+        #expect(fromFile.status == 64, "\(fromFile.status) \(fromFile.stderr)")
+        #expect(fromFile.stderr.contains("first line is empty"), "\(fromFile.stderr)")
+        let fromCommand = try cairn.run(["snapshots", "--json"], environment: ["CAIRN_PASSWORD_FILE": "", "CAIRN_PASSWORD_COMMAND": "true"])
+        #expect(fromCommand.status == 64, "\(fromCommand.status) \(fromCommand.stderr)")
+        #expect(fromCommand.stderr.contains("printed no password") && fromCommand.stdout.isEmpty, "\(fromCommand.stderr)")
+    }
+
     @Test func missingRepository() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch, initialize: false)
