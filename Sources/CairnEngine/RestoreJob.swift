@@ -253,9 +253,20 @@ public struct RestoreJob {
         var current = SystemPath(path.bytes.first == UInt8(ascii: "/") ? "/" : ".")
         for component in path.bytes.split(separator: UInt8(ascii: "/")) {
             current = current.appending(Array(component))
-            if current.withCString({ mkdir($0, 0o700) }) != 0 && errno != EEXIST {
-                throw EngineError(errno == ENOSPC ? .noSpace : .targetConflict,
-                                  "cannot create \(current.string): \(errnoMessage(errno))")
+            guard current.withCString({ mkdir($0, 0o700) }) != 0 else { continue }
+            let code = errno
+            switch code {
+            case EEXIST:
+                continue
+            case ENOSPC, EDQUOT:
+                throw EngineError(.noSpace, "cannot create \(current.string): \(errnoMessage(code))")
+            case ENOTDIR:
+                throw EngineError(.targetConflict, "cannot create \(current.string): \(errnoMessage(code))",
+                                  hint: "a part of the target path is a file; choose a directory")
+            default:
+                // Not a conflict with existing files (exit 5 says "use --force"): permissions, a read-only file system.
+                throw EngineError(.failure, "cannot create \(current.string): \(errnoMessage(code))",
+                                  hint: "choose a --target this user can write to")
             }
         }
     }

@@ -73,6 +73,29 @@ struct FailureTests {
         #expect(try String(contentsOfFile: file, encoding: .utf8) == "keep me")
     }
 
+    /// Exit 5 means "files are in the way, use --force": a target that cannot be created at all
+    /// (read-only file system, no permission) is a plain failure; one under a file is a conflict.
+    @Test(.enabled(if: canMountTmpfs, "needs root and a mountable tmpfs"))
+    func restoreTargetThatCannotBeCreatedIsNoConflict() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.bin", Array("x".utf8))
+        _ = try cairn.backup([source])
+        let readOnly = scratch.path("read-only")
+        mkdir(readOnly, 0o700)
+        try #require(mount("tmpfs", readOnly, "tmpfs", UInt(MS_RDONLY), "size=1m") == 0)
+        defer { umount2(readOnly, Int32(MNT_DETACH)) }
+        let refused = try cairn.run(["restore", "latest", "--target", readOnly + "/restore"])
+        #expect(refused.status == 1, "\(refused.status) \(refused.stderr)")
+        #expect(refused.stderr.contains("Read-only file system") && !refused.stderr.contains("--force"), "\(refused.stderr)")
+        let file = scratch.path("a-file")
+        try TreeFixtures.write(file, Array("keep me".utf8))
+        let underFile = try cairn.run(["restore", "latest", "--target", file + "/restore"])
+        #expect(underFile.status == 5, "\(underFile.status) \(underFile.stderr)")
+    }
+
     @Test func initTwiceAndUsageErrors() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch)
