@@ -20,6 +20,10 @@ public struct RestoreRequest: Sendable {
     /// Files at least this large are restored two at a time, sharing the chunks they have in
     /// common through a `DecodedChunkCache` (nil: one file at a time). Local repositories only.
     public var sideBySideMinimumBytes: Int64? = 64 << 20
+    /// Asked between files and between the batches of a file: true stops the restore (the CLI
+    /// answers true once SIGINT or SIGTERM came). The file being written is removed, files
+    /// already in place stay, and the restore throws `RestoreJob.interrupted(target:)`.
+    public var shouldStop: @Sendable () -> Bool = { false }
 
     public init(target: String) { self.target = target }
 }
@@ -86,6 +90,7 @@ public struct RestoreJob {
         var waiting: FileToRestore?
         while let node = try tree.next() {
             guard matcher.includes(node.path) else { continue }
+            if request.shouldStop() { throw Self.interrupted(target: request.target) }
             let destination = target.appending(node.path)
             if node.path.isEmpty {
                 // The snapshot's root is the target; counted as backup counts it.
@@ -142,6 +147,12 @@ public struct RestoreJob {
         }
         if !writer.ownershipWarning.isEmpty { result.warnings.append(writer.ownershipWarning) }
         return result
+    }
+
+    /// What a restore stopped by `RestoreRequest.shouldStop` throws.
+    static func interrupted(target: String) -> EngineError {
+        EngineError(.failure, "the restore was interrupted: files already restored stay under \(target); none is left half-written",
+                    hint: "restore again into an empty directory, or with --force (files in the way are moved aside as NAME.old)")
     }
 
     /// A file to restore, with a tree reader at its chunk list (its own when the restore is put off).

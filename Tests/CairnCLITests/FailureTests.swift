@@ -96,6 +96,43 @@ struct FailureTests {
         #expect(underFile.status == 5, "\(underFile.status) \(underFile.stderr)")
     }
 
+    /// Ctrl-C or SIGTERM (`timeout`, systemd) in the middle of a restore: the file being written
+    /// under its temporary name is removed, not left behind as a hidden partial copy; the lock is
+    /// released; the process still ends by the signal; a second restore with --force finishes.
+    @Test(arguments: [SIGINT, SIGTERM])
+    func interruptedRestoreLeavesNoPartialFile(_ signal: Int32) throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/a-small.txt", Array("first".utf8))
+        try TreeFixtures.write(source + "/b-large.bin", TreeFixtures.bytes(count: 24 << 20, seed: 11))
+        _ = try cairn.backup([source])
+        let target = scratch.path("restored")
+        func partialFiles() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: target)) ?? []).filter { $0.contains(".cairn-") }
+        }
+        // It stops itself before each file and each batch; let it go on until it writes the large file.
+        let running = try cairn.start(["restore", "latest", "--target", target], environment: ["CAIRN_TEST_PAUSE_AT": "restore-batch"])
+        let writing = eventually(timeout: 60) {
+            if running.hasEnded { return true }
+            guard running.isStopped else { return false }
+            if !partialFiles().isEmpty { return true }
+            kill(running.pid, SIGCONT)
+            return false
+        }
+        try #require(writing && !running.hasEnded && !partialFiles().isEmpty, "never caught the restore writing: \(running.stderrSoFar)")
+        kill(running.pid, signal)
+        kill(running.pid, SIGCONT)
+        let interrupted = running.resumeToEnd(timeout: 60)
+        #expect(interrupted.signaled && interrupted.status == signal, "\(interrupted.status) \(interrupted.stderr)")
+        #expect(interrupted.stderr.contains("interrupted"), "\(interrupted.stderr)")
+        #expect(partialFiles().isEmpty, "left behind: \(partialFiles())")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: cairn.repository + "/locks")) ?? []).isEmpty)
+        try cairn.ok(["restore", "latest", "--target", target, "--force"])
+        #expect(TreeFixtures.contents(of: source) == TreeFixtures.contents(of: target).filter { !$0.key.hasSuffix(".old") })
+    }
+
     @Test func initTwiceAndUsageErrors() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch)

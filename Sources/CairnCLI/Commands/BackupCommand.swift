@@ -174,8 +174,9 @@ enum CaptureMethod: String, ExpressibleByArgument, CaseIterable {
 /// Crash points for tests: CAIRN_TEST_CRASH_AT=chunking|after-pack-upload|after-index-write|catalog-commit
 /// kills the process with SIGKILL when the backup reaches that point. CAIRN_TEST_PAUSE_AT names a
 /// point where the process stops itself (SIGSTOP) instead, each time it gets there, so a test can
-/// act in between and send SIGCONT: one of the backup's points, or `after-lock`, right after any
-/// command has taken the repository lock (see `RepositoryOptions.lock`).
+/// act in between and send SIGCONT: one of the backup's points, `after-lock`, right after any
+/// command has taken the repository lock (see `RepositoryOptions.lock`), or `restore-batch`, before
+/// each file and each batch `cairn restore` writes.
 enum FaultSetup {
     static func fromEnvironment() -> FaultInjector {
         if let name = Environment.value("CAIRN_TEST_PAUSE_AT"), let point = FaultInjector.Point(rawValue: name) {
