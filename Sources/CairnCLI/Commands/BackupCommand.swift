@@ -129,11 +129,16 @@ struct BackupCommand: ParsableCommand {
         let result: BackupResult
         do {
             let job = BackupJob(repository: repository, request: request, progress: progress, logger: options.logger)
-            if let replication {
-                result = try job.runRDBStream(name: "dump.rdb", recorded: request.recordedPaths ?? [], fill: replication.fill,
-                                              metadata: replication.metadata)
-            } else {
-                result = try job.run()
+            // SIGINT or SIGTERM removes the capture's hard links from the Redis data directory before
+            // the process ends: left there until the next capture, they would keep the old dump's
+            // blocks allocated once Redis saves a new one.
+            let captured = capture
+            result = try Interruption.cleaningUp(with: { captured?.remove() }) {
+                if let replication {
+                    return try job.runRDBStream(name: "dump.rdb", recorded: request.recordedPaths ?? [], fill: replication.fill,
+                                                metadata: replication.metadata)
+                }
+                return try job.run()
             }
             renderer.stop()
         } catch {

@@ -1,3 +1,4 @@
+import Dispatch
 import Glibc
 import Synchronization
 
@@ -5,7 +6,7 @@ import Synchronization
 /// removes the file it was writing under a temporary name): the first signal is only noted, the
 /// work sees `requested` at its next check and unwinds (lock released), and `runMain` then ends the
 /// process by that signal, so the exit status is 128+N as without a handler. A second signal ends
-/// the process at once. Outside `watching`, signals do what they always do.
+/// the process at once. Outside `watching` (and `cleaningUp`), signals do what they always do.
 enum Interruption {
     /// The signal received, 0 if none: process-wide, because a signal handler can reach nothing else.
     private static let received = Atomic<Int32>(0)
@@ -42,11 +43,35 @@ enum Interruption {
         return try body()
     }
 
+    /// Runs `body`; a signal meanwhile runs `cleanup` (on another thread, while `body` may still be
+    /// at work) and then ends the process by that signal. For work that does not stop when asked
+    /// but would leave something outside the repository (a capture's hard links in the Redis data
+    /// directory); what it left in the repository is for the next command (stale lock) and prune.
+    static func cleaningUp<T>(with cleanup: @escaping @Sendable () -> Void, _ body: () throws -> T) rethrows -> T {
+        try watching {
+            let watcher = DispatchSource.makeTimerSource(queue: .global())
+            watcher.schedule(deadline: .now(), repeating: .milliseconds(50))
+            watcher.setEventHandler {
+                guard requested else { return }
+                cleanup()
+                endIfRequested()
+            }
+            watcher.resume()
+            defer { watcher.cancel() }
+            return try body()
+        }
+    }
+
     /// Ends the process by the signal `watching` noted, if one came; returns otherwise.
     static func endIfRequested() {
         let number = received.load(ordering: .relaxed)
         guard number != 0 else { return }
         signal(number, SIG_DFL)
+        // Dispatch's worker threads block signals; raise(3) signals the calling thread.
+        var only = sigset_t()
+        sigemptyset(&only)
+        sigaddset(&only, number)
+        pthread_sigmask(SIG_UNBLOCK, &only, nil)
         raise(number)
     }
 }
