@@ -203,4 +203,48 @@ struct FailureTests {
         #expect(check.status == 0, "check of read-only media: \(check.status) \(check.stderr)")
         #expect(try cairn.snapshots().count == 1)
     }
+
+    /// Prune on a nearly full disk: it cannot repack, fails with exit 6 and nothing lost, and
+    /// says how to free space anyway (deleting wholly unused packs needs next to none), which works.
+    @Test(.enabled(if: canMountTmpfs, "needs root and a mountable tmpfs"))
+    func pruneOnAFullDiskSaysHowToFreeSpace() throws {
+        let scratch = try Scratch()
+        let small = scratch.path("small")
+        mkdir(small, 0o700)
+        try #require(mount("tmpfs", small, "tmpfs", 0, "size=24m") == 0)
+        defer { umount2(small, Int32(MNT_DETACH)) }
+        var cairn = try CairnRunner(scratch, initialize: false)
+        cairn.repository = small + "/repo"
+        cairn.environment["CAIRN_REPOSITORY"] = cairn.repository
+        try cairn.ok(["init", "--pack-size", "1"])
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        // Every other small file changes, so each of their packs stays half used (a repack of about
+        // 1.5 MiB); the large file changes whole, so its old packs become wholly unused.
+        for index in 0..<24 {
+            try TreeFixtures.write(source + "/a-\(index + 10).bin", TreeFixtures.bytes(count: 128 << 10, seed: UInt64(index)))
+        }
+        try TreeFixtures.write(source + "/b-large.bin", TreeFixtures.bytes(count: 3 << 20, seed: 100))
+        let first = try #require(try cairn.backup([source])["snapshot_id"] as? String)
+        for index in stride(from: 0, to: 24, by: 2) {
+            try TreeFixtures.write(source + "/a-\(index + 10).bin", TreeFixtures.bytes(count: 128 << 10, seed: UInt64(index + 200)))
+        }
+        try TreeFixtures.write(source + "/b-large.bin", TreeFixtures.bytes(count: 3 << 20, seed: 101))
+        _ = try cairn.backup([source])
+        try cairn.ok(["forget", first])
+        // Leave about 512 KiB: less than the repack needs.
+        var info = statvfs()
+        try #require(statvfs(small, &info) == 0)
+        let free = Int(info.f_bavail) * Int(info.f_frsize)
+        try TreeFixtures.write(small + "/filler", [UInt8](repeating: 1, count: free - (512 << 10)))
+
+        let refused = try cairn.run(["prune", "--max-unused", "0%"])
+        #expect(refused.status == 6, "\(refused.status) \(refused.stderr)")
+        #expect(refused.stderr.contains("--max-unused 100%"), "\(refused.stderr)")
+        let deleting = try cairn.run(["prune", "--max-unused", "100%"])
+        #expect(deleting.status == 0 && deleting.stdout.contains("did delete"), "\(deleting.status) \(deleting.stdout) \(deleting.stderr)")
+        unlink(small + "/filler")
+        try cairn.ok(["check", "--read-data"])
+        try cairn.ok(["prune", "--max-unused", "0%"])
+    }
 }
