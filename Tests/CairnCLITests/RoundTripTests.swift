@@ -50,6 +50,26 @@ struct RoundTripTests {
         #expect(TreeFixtures.snapshot(of: source) == TreeFixtures.snapshot(of: scratch.path("out")))
     }
 
+    /// `cairn backup /var/lib/redis` where that is a symlink to the data disk (with or without a
+    /// trailing slash) stores the directory's files, not just the link.
+    @Test func aSymlinkNamedOnTheCommandLineIsFollowed() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let real = scratch.path("disk-redis")
+        TreeFixtures.makeDirectory(real)
+        try TreeFixtures.write(real + "/dump.bin", TreeFixtures.bytes(count: 5000, seed: 3))
+        try FileManager.default.createSymbolicLink(atPath: real + "/link-inside", withDestinationPath: "dump.bin")
+        let link = scratch.path("redis")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: real)
+        for named in [link, link + "/"] {
+            _ = try cairn.backup([named])
+            let target = scratch.path("restored-\(named.count)")
+            try cairn.ok(["restore", "latest", "--target", target])
+            #expect(TreeFixtures.contents(of: target) == TreeFixtures.contents(of: real), "backup \(named)")
+            #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: target + "/link-inside")) == "dump.bin")
+        }
+    }
+
     @Test func restoreRefusesToOverwriteWithoutForceAndMovesAsideWithIt() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch)

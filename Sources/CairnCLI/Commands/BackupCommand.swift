@@ -18,7 +18,9 @@ struct BackupCommand: ParsableCommand {
         With --redis, Cairn captures a live server consistently: it runs BGSAVE and waits for it (by \
         INFO persistence, not LASTSAVE), freezes dump.rdb and exactly one generation of the multi-part AOF \
         with hard links, validates every RDB (structure and CRC64) and commits the snapshot only if all is \
-        well. Plain directories are validated the same way: a truncated or corrupt dump.rdb is refused.
+        well. Plain directories are validated the same way: a truncated or corrupt dump.rdb is refused. A path \
+        named here that is a symlink (/var/lib/redis pointing at a data disk) is followed; symlinks inside it are \
+        stored as links.
 
         EXAMPLES:
           cairn backup --redis redis://127.0.0.1:6379 --tag nightly
