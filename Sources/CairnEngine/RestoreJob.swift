@@ -66,7 +66,11 @@ public struct RestoreJob {
     }
 
     public func run() throws -> RestoreResult {
-        let target = SystemPath(URL(fileURLWithPath: request.target).standardizedFileURL.path)
+        var target = SystemPath(URL(fileURLWithPath: request.target).standardizedFileURL.path)
+        // A symlink to a directory (/var/lib/redis on a data disk) is restored into that directory.
+        if let info = target.lstat(), info.isSymlink, let resolved = target.resolved(), resolved.lstat()?.isDirectory == true {
+            target = resolved
+        }
         if let info = target.lstat(), !info.isDirectory {
             throw EngineError(.targetConflict, "the target \(request.target) exists and is not a directory",
                               hint: "choose a directory (it is created when missing)")

@@ -70,6 +70,24 @@ struct RoundTripTests {
         }
     }
 
+    /// A restore target that is a symlink to a directory is restored into that directory, not
+    /// refused as "not a directory" (exit 5).
+    @Test func restoreIntoASymlinkToADirectory() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 5000, seed: 4))
+        _ = try cairn.backup([source])
+        let real = scratch.path("disk-restore")
+        TreeFixtures.makeDirectory(real)
+        let link = scratch.path("restore")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: real)
+        try cairn.ok(["restore", "latest", "--target", link])
+        #expect(TreeFixtures.contents(of: real) == TreeFixtures.contents(of: source))
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == real, "the link itself stays")
+    }
+
     @Test func restoreRefusesToOverwriteWithoutForceAndMovesAsideWithIt() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch)
