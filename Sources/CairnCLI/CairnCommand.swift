@@ -75,6 +75,7 @@ public struct CairnCommand: ParsableCommand {
             Foundation.exit(0)
         } catch let failure as CairnFailure {
             Console.error("cairn: error: \(failure)")
+            Interruption.endIfRequested()
             Foundation.exit(ExitCodes.code(for: failure.category))
         } catch let exit as ExitCode {
             Foundation.exit(exit.rawValue)

@@ -40,7 +40,7 @@ final class SQLiteConnection {
         case SQLITE_CORRUPT, SQLITE_NOTADB:
             return CatalogError(.integrity, "the catalog is damaged (\(what)): \(message)")
         case SQLITE_IOERR where handle.map({ sqlite3_system_errno($0) }) == ENOSPC:
-            return CatalogError(.noSpace, "no space left for the catalog (\(what))")
+            return CatalogError(.noSpace, "no space left for the catalog (\(what))", hint: "free space where the catalog lives (--cache-dir)")
         default:
             return CatalogError(.failure, "catalog error (\(what)): \(message)")
         }

@@ -205,12 +205,20 @@ public struct BackupJob {
         for path in request.paths {
             let absolute = path.hasPrefix("/") ? path : request.workingDirectory + "/" + path
             let normalized = SystemPath(URL(fileURLWithPath: absolute).standardizedFileURL.path)
-            guard let info = normalized.lstat() else {
+            guard var info = normalized.lstat() else {
                 throw EngineError(.inputNotFound, "\(path) cannot be backed up: \(errnoMessage(errno))",
                                   hint: "check the path; nothing was written")
             }
+            // A path named here is followed when it is a symlink, as `find -H` does (links inside it
+            // stay links): /var/lib/redis is often a link to the disk with the data, and a snapshot
+            // of the link alone would hold none of it.
+            var source = normalized
+            if info.isSymlink, let resolved = normalized.resolved(), let target = resolved.lstat() {
+                source = resolved
+                info = target
+            }
             let single = request.paths.count == 1 && info.isDirectory
-            roots.append(FileWalker.Root(source: normalized, name: single ? [] : normalized.lastComponent))
+            roots.append(FileWalker.Root(source: source, name: single ? [] : normalized.lastComponent))
         }
         let names = roots.map(\.name)
         if Set(names).count != names.count {

@@ -20,6 +20,10 @@ public struct RestoreRequest: Sendable {
     /// Files at least this large are restored two at a time, sharing the chunks they have in
     /// common through a `DecodedChunkCache` (nil: one file at a time). Local repositories only.
     public var sideBySideMinimumBytes: Int64? = 64 << 20
+    /// Asked between files and between the batches of a file: true stops the restore (the CLI
+    /// answers true once SIGINT or SIGTERM came). The file being written is removed, files
+    /// already in place stay, and the restore throws `RestoreJob.interrupted(target:)`.
+    public var shouldStop: @Sendable () -> Bool = { false }
 
     public init(target: String) { self.target = target }
 }
@@ -62,7 +66,11 @@ public struct RestoreJob {
     }
 
     public func run() throws -> RestoreResult {
-        let target = SystemPath(URL(fileURLWithPath: request.target).standardizedFileURL.path)
+        var target = SystemPath(URL(fileURLWithPath: request.target).standardizedFileURL.path)
+        // A symlink to a directory (/var/lib/redis on a data disk) is restored into that directory.
+        if let info = target.lstat(), info.isSymlink, let resolved = target.resolved(), resolved.lstat()?.isDirectory == true {
+            target = resolved
+        }
         if let info = target.lstat(), !info.isDirectory {
             throw EngineError(.targetConflict, "the target \(request.target) exists and is not a directory",
                               hint: "choose a directory (it is created when missing)")
@@ -86,6 +94,7 @@ public struct RestoreJob {
         var waiting: FileToRestore?
         while let node = try tree.next() {
             guard matcher.includes(node.path) else { continue }
+            if request.shouldStop() { throw Self.interrupted(target: request.target) }
             let destination = target.appending(node.path)
             if node.path.isEmpty {
                 // The snapshot's root is the target; counted as backup counts it.
@@ -142,6 +151,12 @@ public struct RestoreJob {
         }
         if !writer.ownershipWarning.isEmpty { result.warnings.append(writer.ownershipWarning) }
         return result
+    }
+
+    /// What a restore stopped by `RestoreRequest.shouldStop` throws.
+    static func interrupted(target: String) -> EngineError {
+        EngineError(.failure, "the restore was interrupted: files already restored stay under \(target); none is left half-written",
+                    hint: "restore again into an empty directory, or with --force (files in the way are moved aside as NAME.old)")
     }
 
     /// A file to restore, with a tree reader at its chunk list (its own when the restore is put off).
@@ -253,9 +268,20 @@ public struct RestoreJob {
         var current = SystemPath(path.bytes.first == UInt8(ascii: "/") ? "/" : ".")
         for component in path.bytes.split(separator: UInt8(ascii: "/")) {
             current = current.appending(Array(component))
-            if current.withCString({ mkdir($0, 0o700) }) != 0 && errno != EEXIST {
-                throw EngineError(errno == ENOSPC ? .noSpace : .targetConflict,
-                                  "cannot create \(current.string): \(errnoMessage(errno))")
+            guard current.withCString({ mkdir($0, 0o700) }) != 0 else { continue }
+            let code = errno
+            switch code {
+            case EEXIST:
+                continue
+            case ENOSPC, EDQUOT:
+                throw EngineError(.noSpace, "cannot create \(current.string): \(errnoMessage(code))")
+            case ENOTDIR:
+                throw EngineError(.targetConflict, "cannot create \(current.string): \(errnoMessage(code))",
+                                  hint: "a part of the target path is a file; choose a directory")
+            default:
+                // Not a conflict with existing files (exit 5 says "use --force"): permissions, a read-only file system.
+                throw EngineError(.failure, "cannot create \(current.string): \(errnoMessage(code))",
+                                  hint: "choose a --target this user can write to")
             }
         }
     }

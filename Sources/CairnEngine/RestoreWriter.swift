@@ -71,6 +71,10 @@ final class RestoreWriter: @unchecked Sendable {
             } else {
                 // The stream decodes the next batch while this one is written.
                 while let batch = try stream.next() {
+                    if request.shouldStop() {
+                        stream.recycle(batch)
+                        throw RestoreJob.interrupted(target: request.target)
+                    }
                     for segment in batch.segments {
                         switch segment {
                         case .bytes(let bytes, let at):
@@ -124,6 +128,10 @@ final class RestoreWriter: @unchecked Sendable {
         var size: Int64 = 0
         var sparse = false
         while let batch = try stream.next() {
+            if request.shouldStop() {
+                stream.recycle(batch)
+                throw RestoreJob.interrupted(target: request.target)
+            }
             guard batch.lead == carried, batch.offset == size else {
                 stream.recycle(batch)
                 throw EngineError(.failure, "internal error restoring \(path.string): batch at \(batch.offset) (lead \(batch.lead)) "

@@ -33,6 +33,13 @@ struct SystemPath: Hashable {
         return Array(bytes[(slash + 1)...])
     }
 
+    /// The path with every symlink in it resolved (realpath(3)); nil when it cannot be (a dangling link).
+    func resolved() -> SystemPath? {
+        guard let pointer = withCString({ realpath($0, nil) }) else { return nil }
+        defer { free(pointer) }
+        return SystemPath(String(cString: pointer))
+    }
+
     func lstat() -> stat? {
         var info = Glibc.stat()
         let result = withCString { Glibc.lstat($0, &info) }

@@ -24,6 +24,22 @@ struct FailureTests {
         #expect(result.stderr.contains("password"))
     }
 
+    /// Cron: a password command that prints nothing (a vault that is locked, a secret not yet
+    /// provisioned) or an empty password file is named as such, not reported as a wrong password
+    /// (exit 12 says the password changed; no repository has an empty one).
+    @Test func emptyPasswordSourceIsNotAWrongPassword() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let empty = scratch.path("empty-password")
+        try TreeFixtures.write(empty, [])
+        let fromFile = try cairn.run(["snapshots"], environment: ["CAIRN_PASSWORD_FILE": empty])
+        #expect(fromFile.status == 64, "\(fromFile.status) \(fromFile.stderr)")
+        #expect(fromFile.stderr.contains("first line is empty"), "\(fromFile.stderr)")
+        let fromCommand = try cairn.run(["snapshots", "--json"], environment: ["CAIRN_PASSWORD_FILE": "", "CAIRN_PASSWORD_COMMAND": "true"])
+        #expect(fromCommand.status == 64, "\(fromCommand.status) \(fromCommand.stderr)")
+        #expect(fromCommand.stderr.contains("printed no password") && fromCommand.stdout.isEmpty, "\(fromCommand.stderr)")
+    }
+
     @Test func missingRepository() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch, initialize: false)
@@ -55,6 +71,66 @@ struct FailureTests {
         let result = try cairn.run(["restore", "latest", "--target", file])
         #expect(result.status == 5)
         #expect(try String(contentsOfFile: file, encoding: .utf8) == "keep me")
+    }
+
+    /// Exit 5 means "files are in the way, use --force": a target that cannot be created at all
+    /// (read-only file system, no permission) is a plain failure; one under a file is a conflict.
+    @Test(.enabled(if: canMountTmpfs, "needs root and a mountable tmpfs"))
+    func restoreTargetThatCannotBeCreatedIsNoConflict() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.bin", Array("x".utf8))
+        _ = try cairn.backup([source])
+        let readOnly = scratch.path("read-only")
+        mkdir(readOnly, 0o700)
+        try #require(mount("tmpfs", readOnly, "tmpfs", UInt(MS_RDONLY), "size=1m") == 0)
+        defer { umount2(readOnly, Int32(MNT_DETACH)) }
+        let refused = try cairn.run(["restore", "latest", "--target", readOnly + "/restore"])
+        #expect(refused.status == 1, "\(refused.status) \(refused.stderr)")
+        #expect(refused.stderr.contains("Read-only file system") && !refused.stderr.contains("--force"), "\(refused.stderr)")
+        let file = scratch.path("a-file")
+        try TreeFixtures.write(file, Array("keep me".utf8))
+        let underFile = try cairn.run(["restore", "latest", "--target", file + "/restore"])
+        #expect(underFile.status == 5, "\(underFile.status) \(underFile.stderr)")
+    }
+
+    /// Ctrl-C or SIGTERM (`timeout`, systemd) in the middle of a restore: the file being written
+    /// under its temporary name is removed, not left behind as a hidden partial copy; the lock is
+    /// released; the process still ends by the signal; a second restore with --force finishes.
+    @Test(arguments: [SIGINT, SIGTERM])
+    func interruptedRestoreLeavesNoPartialFile(_ signal: Int32) throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/a-small.txt", Array("first".utf8))
+        try TreeFixtures.write(source + "/b-large.bin", TreeFixtures.bytes(count: 24 << 20, seed: 11))
+        _ = try cairn.backup([source])
+        let target = scratch.path("restored")
+        func partialFiles() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: target)) ?? []).filter { $0.contains(".cairn-") }
+        }
+        // It stops itself before each file and each batch; let it go on until it writes the large file.
+        let running = try cairn.start(["restore", "latest", "--target", target], environment: ["CAIRN_TEST_PAUSE_AT": "restore-batch"])
+        let writing = eventually(timeout: 60) {
+            if running.hasEnded { return true }
+            guard running.isStopped else { return false }
+            if !partialFiles().isEmpty { return true }
+            kill(running.pid, SIGCONT)
+            return false
+        }
+        try #require(writing && !running.hasEnded && !partialFiles().isEmpty, "never caught the restore writing: \(running.stderrSoFar)")
+        kill(running.pid, signal)
+        kill(running.pid, SIGCONT)
+        let interrupted = running.resumeToEnd(timeout: 60)
+        #expect(interrupted.signaled && interrupted.status == signal, "\(interrupted.status) \(interrupted.stderr)")
+        #expect(interrupted.stderr.contains("interrupted"), "\(interrupted.stderr)")
+        #expect(partialFiles().isEmpty, "left behind: \(partialFiles())")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: cairn.repository + "/locks")) ?? []).isEmpty)
+        try cairn.ok(["restore", "latest", "--target", target, "--force"])
+        #expect(TreeFixtures.contents(of: source) == TreeFixtures.contents(of: target).filter { !$0.key.hasSuffix(".old") })
     }
 
     @Test func initTwiceAndUsageErrors() throws {
@@ -96,5 +172,79 @@ struct FailureTests {
         #expect(try cairn.snapshots().isEmpty)
         let check = try cairn.run(["check"])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+    }
+
+    /// OPERATIONS: a repository on read-only media is still restored and checked. Its own
+    /// cache/ cannot hold the catalog there (SQLite's WAL needs to write beside it), so the
+    /// catalog moves to the user's cache, with a warning.
+    @Test(.enabled(if: canMountTmpfs, "needs root and a mountable tmpfs"))
+    func readOnlyRepositoryIsRestoredAndChecked() throws {
+        let scratch = try Scratch()
+        let media = scratch.path("media")
+        mkdir(media, 0o700)
+        try #require(mount("tmpfs", media, "tmpfs", 0, "size=8m") == 0)
+        defer { umount2(media, Int32(MNT_DETACH)) }
+        var cairn = try CairnRunner(scratch, initialize: false)
+        cairn.repository = media + "/repo"
+        cairn.environment["CAIRN_REPOSITORY"] = cairn.repository
+        cairn.environment["XDG_CACHE_HOME"] = scratch.path("xdg")
+        try cairn.ok(["init", "--pack-size", "1"])
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 300_000, seed: 9))
+        _ = try cairn.backup([source])
+        try #require(mount("tmpfs", media, "tmpfs", UInt(MS_REMOUNT | MS_RDONLY), "size=8m") == 0)
+
+        let restored = try cairn.run(["restore", "latest", "--target", scratch.path("restored")])
+        #expect(restored.status == 0, "restore from read-only media: \(restored.status) \(restored.stderr)")
+        #expect(restored.stderr.contains("cannot write the catalog"), "\(restored.stderr)")
+        #expect(TreeFixtures.contents(of: source) == TreeFixtures.contents(of: scratch.path("restored")))
+        let check = try cairn.run(["check", "--read-data"])
+        #expect(check.status == 0, "check of read-only media: \(check.status) \(check.stderr)")
+        #expect(try cairn.snapshots().count == 1)
+    }
+
+    /// Prune on a nearly full disk: it cannot repack, fails with exit 6 and nothing lost, and
+    /// says how to free space anyway (deleting wholly unused packs needs next to none), which works.
+    @Test(.enabled(if: canMountTmpfs, "needs root and a mountable tmpfs"))
+    func pruneOnAFullDiskSaysHowToFreeSpace() throws {
+        let scratch = try Scratch()
+        let small = scratch.path("small")
+        mkdir(small, 0o700)
+        try #require(mount("tmpfs", small, "tmpfs", 0, "size=24m") == 0)
+        defer { umount2(small, Int32(MNT_DETACH)) }
+        var cairn = try CairnRunner(scratch, initialize: false)
+        cairn.repository = small + "/repo"
+        cairn.environment["CAIRN_REPOSITORY"] = cairn.repository
+        try cairn.ok(["init", "--pack-size", "1"])
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        // Every other small file changes, so each of their packs stays half used (a repack of about
+        // 1.5 MiB); the large file changes whole, so its old packs become wholly unused.
+        for index in 0..<24 {
+            try TreeFixtures.write(source + "/a-\(index + 10).bin", TreeFixtures.bytes(count: 128 << 10, seed: UInt64(index)))
+        }
+        try TreeFixtures.write(source + "/b-large.bin", TreeFixtures.bytes(count: 3 << 20, seed: 100))
+        let first = try #require(try cairn.backup([source])["snapshot_id"] as? String)
+        for index in stride(from: 0, to: 24, by: 2) {
+            try TreeFixtures.write(source + "/a-\(index + 10).bin", TreeFixtures.bytes(count: 128 << 10, seed: UInt64(index + 200)))
+        }
+        try TreeFixtures.write(source + "/b-large.bin", TreeFixtures.bytes(count: 3 << 20, seed: 101))
+        _ = try cairn.backup([source])
+        try cairn.ok(["forget", first])
+        // Leave about 512 KiB: less than the repack needs.
+        var info = statvfs()
+        try #require(statvfs(small, &info) == 0)
+        let free = Int(info.f_bavail) * Int(info.f_frsize)
+        try TreeFixtures.write(small + "/filler", [UInt8](repeating: 1, count: free - (512 << 10)))
+
+        let refused = try cairn.run(["prune", "--max-unused", "0%"])
+        #expect(refused.status == 6, "\(refused.status) \(refused.stderr)")
+        #expect(refused.stderr.contains("--max-unused 100%"), "\(refused.stderr)")
+        let deleting = try cairn.run(["prune", "--max-unused", "100%"])
+        #expect(deleting.status == 0 && deleting.stdout.contains("did delete"), "\(deleting.status) \(deleting.stdout) \(deleting.stderr)")
+        unlink(small + "/filler")
+        try cairn.ok(["check", "--read-data"])
+        try cairn.ok(["prune", "--max-unused", "0%"])
     }
 }

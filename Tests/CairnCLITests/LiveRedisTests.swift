@@ -196,6 +196,32 @@ struct LiveRedisFailureTests {
         #expect(try cairn.snapshots().count == 1)
     }
 
+    /// Ctrl-C or SIGTERM while the capture is stored: its hard links leave the Redis data
+    /// directory with the process, rather than waiting there for the next capture and holding the
+    /// old dump's blocks once Redis saves a new one.
+    @Test(arguments: [SIGINT, SIGTERM])
+    func interruptedCaptureLeavesNoLinksInTheDataDirectory(_ signal: Int32) throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let redis = try LiveRedis(directory: scratch.path("data"), appendOnly: false)
+        try redis.cli(["DEBUG", "POPULATE", "100000", "key", "64"])
+        func staging() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: redis.directory)) ?? []).filter { $0.hasPrefix(".cairn-capture-") }
+        }
+        // It stops itself once 1 MiB of the capture is chunked, with its links in place.
+        let running = try cairn.start(["backup", "--redis", redis.url], environment: ["CAIRN_TEST_PAUSE_AT": "chunking"])
+        #expect(eventually(timeout: 60) { running.isStopped || running.hasEnded })
+        try #require(running.isStopped && staging().count == 1, "not paused mid-capture: \(running.stderrSoFar)")
+        kill(running.pid, signal)
+        kill(running.pid, SIGCONT)
+        let interrupted = running.resumeToEnd(timeout: 60)
+        #expect(interrupted.signaled && interrupted.status == signal, "\(interrupted.status) \(interrupted.stderr)")
+        #expect(staging().isEmpty, "left in the data directory: \(staging())")
+        var info = stat()
+        #expect(stat(redis.directory + "/dump.rdb", &info) == 0 && info.st_nlink == 1)
+        #expect(try cairn.snapshots().isEmpty)
+    }
+
     @Test func failingBGSAVELeavesNoSnapshot() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch)

@@ -50,6 +50,44 @@ struct RoundTripTests {
         #expect(TreeFixtures.snapshot(of: source) == TreeFixtures.snapshot(of: scratch.path("out")))
     }
 
+    /// `cairn backup /var/lib/redis` where that is a symlink to the data disk (with or without a
+    /// trailing slash) stores the directory's files, not just the link.
+    @Test func aSymlinkNamedOnTheCommandLineIsFollowed() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let real = scratch.path("disk-redis")
+        TreeFixtures.makeDirectory(real)
+        try TreeFixtures.write(real + "/dump.bin", TreeFixtures.bytes(count: 5000, seed: 3))
+        try FileManager.default.createSymbolicLink(atPath: real + "/link-inside", withDestinationPath: "dump.bin")
+        let link = scratch.path("redis")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: real)
+        for named in [link, link + "/"] {
+            _ = try cairn.backup([named])
+            let target = scratch.path("restored-\(named.count)")
+            try cairn.ok(["restore", "latest", "--target", target])
+            #expect(TreeFixtures.contents(of: target) == TreeFixtures.contents(of: real), "backup \(named)")
+            #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: target + "/link-inside")) == "dump.bin")
+        }
+    }
+
+    /// A restore target that is a symlink to a directory is restored into that directory, not
+    /// refused as "not a directory" (exit 5).
+    @Test func restoreIntoASymlinkToADirectory() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 5000, seed: 4))
+        _ = try cairn.backup([source])
+        let real = scratch.path("disk-restore")
+        TreeFixtures.makeDirectory(real)
+        let link = scratch.path("restore")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: real)
+        try cairn.ok(["restore", "latest", "--target", link])
+        #expect(TreeFixtures.contents(of: real) == TreeFixtures.contents(of: source))
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == real, "the link itself stays")
+    }
+
     @Test func restoreRefusesToOverwriteWithoutForceAndMovesAsideWithIt() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch)

@@ -18,7 +18,9 @@ struct BackupCommand: ParsableCommand {
         With --redis, Cairn captures a live server consistently: it runs BGSAVE and waits for it (by \
         INFO persistence, not LASTSAVE), freezes dump.rdb and exactly one generation of the multi-part AOF \
         with hard links, validates every RDB (structure and CRC64) and commits the snapshot only if all is \
-        well. Plain directories are validated the same way: a truncated or corrupt dump.rdb is refused.
+        well. Plain directories are validated the same way: a truncated or corrupt dump.rdb is refused. A path \
+        named here that is a symlink (/var/lib/redis pointing at a data disk) is followed; symlinks inside it are \
+        stored as links.
 
         EXAMPLES:
           cairn backup --redis redis://127.0.0.1:6379 --tag nightly
@@ -129,11 +131,16 @@ struct BackupCommand: ParsableCommand {
         let result: BackupResult
         do {
             let job = BackupJob(repository: repository, request: request, progress: progress, logger: options.logger)
-            if let replication {
-                result = try job.runRDBStream(name: "dump.rdb", recorded: request.recordedPaths ?? [], fill: replication.fill,
-                                              metadata: replication.metadata)
-            } else {
-                result = try job.run()
+            // SIGINT or SIGTERM removes the capture's hard links from the Redis data directory before
+            // the process ends: left there until the next capture, they would keep the old dump's
+            // blocks allocated once Redis saves a new one.
+            let captured = capture
+            result = try Interruption.cleaningUp(with: { captured?.remove() }) {
+                if let replication {
+                    return try job.runRDBStream(name: "dump.rdb", recorded: request.recordedPaths ?? [], fill: replication.fill,
+                                                metadata: replication.metadata)
+                }
+                return try job.run()
             }
             renderer.stop()
         } catch {
@@ -174,8 +181,9 @@ enum CaptureMethod: String, ExpressibleByArgument, CaseIterable {
 /// Crash points for tests: CAIRN_TEST_CRASH_AT=chunking|after-pack-upload|after-index-write|catalog-commit
 /// kills the process with SIGKILL when the backup reaches that point. CAIRN_TEST_PAUSE_AT names a
 /// point where the process stops itself (SIGSTOP) instead, each time it gets there, so a test can
-/// act in between and send SIGCONT: one of the backup's points, or `after-lock`, right after any
-/// command has taken the repository lock (see `RepositoryOptions.lock`).
+/// act in between and send SIGCONT: one of the backup's points, `after-lock`, right after any
+/// command has taken the repository lock (see `RepositoryOptions.lock`), or `restore-batch`, before
+/// each file and each batch `cairn restore` writes.
 enum FaultSetup {
     static func fromEnvironment() -> FaultInjector {
         if let name = Environment.value("CAIRN_TEST_PAUSE_AT"), let point = FaultInjector.Point(rawValue: name) {

@@ -77,7 +77,16 @@ enum PruneRunner {
                            fault: { point in
                                if Environment.value("CAIRN_TEST_CRASH_AT") == point.rawValue { kill(getpid(), SIGKILL) }
                            })
-        let report = try job.run()
+        let report: PruneReport
+        do {
+            report = try job.run()
+        } catch let failure as any CairnFailure where failure.category == .noSpace && !dryRun && maxUnused < 1 {
+            // Prune is what frees space, so "use a larger disk" is no answer: it needs room for the
+            // repacked packs before it deletes the old ones; deleting unused packs alone needs next to none.
+            throw CLIError(.noSpace, failure.message,
+                           hint: "prune writes repacked packs before it deletes old ones: free some space, or first run "
+                               + "`cairn prune --max-unused 100%`, which only deletes packs no snapshot uses", cause: failure.underlying)
+        }
         if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         if !print {
             return report

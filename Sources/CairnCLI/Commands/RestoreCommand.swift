@@ -59,12 +59,19 @@ struct RestoreCommand: ParsableCommand {
         request.restoreOwnership = !noOwner
         request.directIO = Environment.value("CAIRN_RESTORE_DIRECT_IO") != "0"
         request.sideBySideMinimumBytes = try RestoreTuning.sideBySideMinimumBytes()
+        request.shouldStop = {
+            FaultSetup.pause(at: "restore-batch")
+            return Interruption.requested
+        }
         let progress = WorkProgress()
         let renderer = ProgressRenderer(progress, verb: "restore", enabled: !options.quiet && !json)
         let started = Date()
         let result: RestoreResult
         do {
-            result = try RestoreJob(repository: repository, snapshot: chosen, request: request, progress: progress, logger: options.logger).run()
+            // SIGINT or SIGTERM stops the restore between batches, so that it removes the file it was writing.
+            result = try Interruption.watching {
+                try RestoreJob(repository: repository, snapshot: chosen, request: request, progress: progress, logger: options.logger).run()
+            }
             renderer.stop()
         } catch {
             renderer.stop()

@@ -10,10 +10,21 @@ enum PasswordSource {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw CLIError(.usage, "CAIRN_PASSWORD_FILE names \(file), which cannot be read")
             }
-            return firstLine(text)
+            // No repository has an empty password: say what is wrong rather than "wrong password".
+            let password = firstLine(text)
+            guard !password.isEmpty else {
+                throw CLIError(.usage, "CAIRN_PASSWORD_FILE names \(file), whose first line is empty",
+                               hint: "put the repository password on the file's first line")
+            }
+            return password
         }
         if let command = Environment.value("CAIRN_PASSWORD_COMMAND") {
-            return try run(command)
+            let password = try run(command)
+            guard !password.isEmpty else {
+                throw CLIError(.usage, "CAIRN_PASSWORD_COMMAND printed no password",
+                               hint: "run the command by hand: it must print the password on its first line and exit 0")
+            }
+            return password
         }
         guard isatty(0) == 1 else {
             throw CLIError(.usage, "no password given and no terminal to ask on",

@@ -14,7 +14,7 @@ struct RepositoryOptions: ParsableArguments {
     var repository: String?
 
     @Option(name: .customLong("cache-dir"),
-            help: ArgumentHelp("Where the SQLite catalog (a rebuildable cache) lives. Default: REPO/cache for local repositories, $XDG_CACHE_HOME/cairn/NAME (~/.cache/cairn/NAME) for remote ones.", valueName: "dir"))
+            help: ArgumentHelp("Where the SQLite catalog (a rebuildable cache) lives. Default: REPO/cache for local repositories (where it cannot be written, as for remote ones), $XDG_CACHE_HOME/cairn/NAME (~/.cache/cairn/NAME) for remote ones.", valueName: "dir"))
     var cacheDirectory: String?
 
     @Option(help: ArgumentHelp("How long to wait for a conflicting lock (e.g. 30s, 10m, 1h). Default: do not wait.", valueName: "duration"))
@@ -49,8 +49,22 @@ struct RepositoryOptions: ParsableArguments {
     func open() throws -> Repository {
         let (store, remoteCacheName) = try openStore()
         let cache = cacheDirectory ?? Environment.value("CAIRN_CACHE_DIR").map { $0 + "/" + "catalog" }
-            ?? remoteCacheName.map { Self.userCacheDirectory + "/cairn/" + $0 } ?? (store.location + "/cache")
+            ?? remoteCacheName.map { Self.userCacheDirectory + "/cairn/" + $0 } ?? localCacheDirectory(store.location)
         return try Repository.open(store: store, password: { try PasswordSource.read() }, cacheDirectory: cache, logger: logger)
+    }
+
+    /// REPO/cache; where that cannot be written (read-only media or credentials), a folder in the
+    /// user's cache named like a remote repository's, so the repository can still be restored and
+    /// checked (the catalog is rebuilt there from its index and snapshot objects).
+    private func localCacheDirectory(_ root: String) -> String {
+        let inside = root + "/cache"
+        let probe = FileManager.default.fileExists(atPath: inside) ? inside : root
+        guard access(probe, W_OK) != 0 else { return inside }
+        let code = errno
+        guard [EROFS, EACCES, EPERM].contains(code) else { return inside }
+        let outside = Self.userCacheDirectory + "/cairn/" + Self.cacheName("local", root)
+        logger.warning("cannot write the catalog in \(probe) (\(String(cString: strerror(code)))); using \(outside) instead")
+        return outside
     }
 
     /// The store for `location`; remote ones come with the name of their cache folder: the scheme
