@@ -130,6 +130,10 @@ public struct BackupJob {
                         }
                     }
                     progress.finishFile(entry.source.string)
+                case S_IFSOCK:
+                    // A server's socket (redis.sock beside the data) is made anew by whoever listens on
+                    // it; counting it as unreadable would make every nightly backup exit 3.
+                    logger.info("\(entry.source.string): a socket, not backed up")
                 default:
                     warnings.append("\(entry.source.string): skipped (not a file, directory or symlink)")
                 }

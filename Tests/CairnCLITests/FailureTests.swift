@@ -16,6 +16,29 @@ struct FailureTests {
         return count
     }
 
+    /// A server's socket in the directory is nothing to back up and no failure (else every nightly
+    /// run exits 3); a fifo is still reported.
+    @Test func aSocketIsSkippedQuietlyAFifoIsReported() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 1000, seed: 29))
+        let made = Spawn.wait(try Spawn.start("/usr/bin/python3", ["-c", "import socket; socket.socket(socket.AF_UNIX).bind('\(source)/redis.sock')"]))
+        try #require(made.status == 0)
+        var info = stat()
+        try #require(lstat(source + "/redis.sock", &info) == 0 && (info.st_mode & S_IFMT) == S_IFSOCK)
+
+        let quiet = try cairn.run(["backup", source])
+        #expect(quiet.status == 0, "\(quiet.stderr)")
+        #expect(!quiet.stderr.contains("redis.sock"), "\(quiet.stderr)")
+
+        #expect(mkfifo(source + "/pipe", 0o600) == 0)
+        let reported = try cairn.run(["backup", source])
+        #expect(reported.status == 3)
+        #expect(reported.stderr.contains("pipe: skipped"), "\(reported.stderr)")
+    }
+
     @Test func wrongPassword() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch)
