@@ -332,7 +332,10 @@ final class RestoreWriter: @unchecked Sendable {
 
     private func failure(_ message: String) -> EngineError {
         let code = errno
-        return EngineError(code == ENOSPC || code == EDQUOT ? .noSpace : .failure, "\(message): \(errnoMessage(code))")
+        guard code == ENOSPC || code == EDQUOT else { return EngineError(.failure, "\(message): \(errnoMessage(code))") }
+        return EngineError(.noSpace, "\(message): \(errnoMessage(code))",
+                           hint: "the file being written was removed; free space under --target (`cairn snapshots` shows the "
+                             + "snapshot's size), or restore part of it with --include, then run the restore again")
     }
 }
 

@@ -197,6 +197,28 @@ struct FailureTests {
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
     }
 
+    /// A restore onto a full file system: exit 6, a hint that says what to do, and no file left
+    /// half written under its temporary name.
+    @Test(.enabled(if: canMountTmpfs, "needs root and a mountable tmpfs"))
+    func restoreOntoAFullDisk() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 4 << 20, seed: 6))
+        _ = try cairn.backup([source])
+        let small = scratch.path("small")
+        mkdir(small, 0o700)
+        try #require(mount("tmpfs", small, "tmpfs", 0, "size=1m") == 0)
+        defer { umount2(small, Int32(MNT_DETACH)) }
+
+        let result = try cairn.run(["restore", "latest", "--target", small + "/restored"])
+        #expect(result.status == 6, "status \(result.status): \(result.stderr)")
+        #expect(result.stderr.contains("free space under --target"), "\(result.stderr)")
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: small + "/restored")) ?? []
+        #expect(left.isEmpty, "left behind: \(left)")
+    }
+
     /// OPERATIONS: a repository on read-only media is still restored and checked. Its own
     /// cache/ cannot hold the catalog there (SQLite's WAL needs to write beside it), so the
     /// catalog moves to the user's cache, with a warning.
