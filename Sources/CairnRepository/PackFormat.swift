@@ -75,6 +75,14 @@ enum PackFormat {
             throw RepositoryError(.integrity, "\(what) names chunk \(chunk.short) with an impossible length or place in its blob "
                                   + "(offset \(offset), stored \(stored), raw \(raw), frame offset \(frameOffset))")
         }
+        // Readers allocate the raw length before they decode: an uncompressed chunk lies inside its
+        // stored blob, a compressed one inside a frame they accept (`BlobReader.maximumFrameBytes`).
+        let end = Int(frameOffset) + Int(raw)
+        let limit = compression == CompressionAlgorithm.none.rawValue ? Int(stored) : BlobReader.maximumFrameBytes
+        guard end <= limit else {
+            throw RepositoryError(.integrity, "\(what) names chunk \(chunk.short) with \(raw) bytes at \(frameOffset) "
+                                  + "in a blob that holds at most \(limit)")
+        }
         return PackEntry(chunk: chunk, kind: kind, compression: compression, offset: Int64(offset),
                          storedLength: stored, rawLength: raw, frameOffset: frameOffset)
     }

@@ -11,10 +11,11 @@ struct PackFormatTests {
     static let index = IndexID(Hash256(w0: 8, w1: 8, w2: 8, w3: 8))
 
     /// One format-2 entry, field by field as `PackFormat.encodeEntry` writes it.
-    static func entry(offset: UInt64 = 0, stored: UInt32 = 40, raw: UInt32 = 11, frameOffset: UInt32 = 0) -> [UInt8] {
+    static func entry(compression: CompressionAlgorithm = .none, offset: UInt64 = 0, stored: UInt32 = 40, raw: UInt32 = 11,
+                      frameOffset: UInt32 = 0) -> [UInt8] {
         var writer = ByteWriter()
         writer.u8(BlobKind.data.rawValue)
-        writer.u8(CompressionAlgorithm.none.rawValue)
+        writer.u8(compression.rawValue)
         writer.hash(Hash256(w0: 1, w1: 2, w2: 3, w3: 4))
         writer.u64(offset)
         writer.u32(stored)
@@ -49,6 +50,10 @@ struct PackFormatTests {
         let packs = try IndexObject.decode(Self.indexObject(Self.entry(offset: 7)), id: Self.index)
         #expect(packs.map(\.size) == [4096])
         #expect(packs.first?.entries == entries)
+        // Compressed, a frame may decode to far more than it stores.
+        let framed = try PackFormat.decodeHeader(Self.header(Self.entry(compression: .zstd, stored: 40, raw: 1 << 20, frameOffset: 3 << 20)),
+                                                 pack: Self.pack)
+        #expect(framed.map(\.rawLength) == [1 << 20])
     }
 
     /// An offset past Int64 trapped while decoding; a stored length past Int32 came out negative
@@ -61,6 +66,21 @@ struct PackFormatTests {
             let error = #expect(throws: RepositoryError.self) { try decode() }
             #expect(error?.category == .integrity)
             #expect(error?.message.contains("impossible length or place") == true, "\(error?.message ?? "")")
+        }
+    }
+
+    /// A raw length of 2 GiB made a restore allocate and zero 2 GiB for the chunk before it found
+    /// that the chunk does not fit its blob. An uncompressed chunk lies inside its stored blob, and
+    /// a compressed one inside a frame readers decode (at most `BlobReader.maximumFrameBytes`).
+    @Test(arguments: [(.none, 41, 0), (.none, 30, 20), (.zstd, UInt32(Int32.max), 0), (.zstd, 256 << 20, 1)]
+          as [(CompressionAlgorithm, UInt32, UInt32)])
+    func aRawLengthNoBlobCanHoldIsRefused(compression: CompressionAlgorithm, raw: UInt32, frameOffset: UInt32) {
+        let entry = Self.entry(compression: compression, stored: 40, raw: raw, frameOffset: frameOffset)
+        for decode in [{ _ = try PackFormat.decodeHeader(Self.header(entry), pack: Self.pack) },
+                       { _ = try IndexObject.decode(Self.indexObject(entry), id: Self.index) }] {
+            let error = #expect(throws: RepositoryError.self) { try decode() }
+            #expect(error?.category == .integrity)
+            #expect(error?.message.contains("\(raw) bytes at \(frameOffset)") == true, "\(error?.message ?? "")")
         }
     }
 }
