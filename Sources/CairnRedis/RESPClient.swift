@@ -50,7 +50,7 @@ public final class RESPClient {
             guard let value = Int64(rest) else { throw RedisError("\(address) sent a malformed integer") }
             return .integer(value)
         case UInt8(ascii: "$"):
-            guard let length = Int(rest) else { throw RedisError("\(address) sent a malformed bulk length") }
+            guard let length = Int(rest), length < Int.max - 2 else { throw RedisError("\(address) sent a malformed bulk length") }
             if length < 0 { return .bulk(nil) }
             let bytes = try connection.readExactly(length + 2)
             return .bulk(Array(bytes.prefix(length)))

@@ -58,4 +58,27 @@ import Testing
         }
         _ = peer.bytesReceived()
     }
+
+    /// A bulk length at Int.max overflowed adding the CRLF, and trapped.
+    @Test func aBulkLengthAtIntMaxIsMalformed() throws {
+        let peer = try ScriptedPeer(sending: Array("$9223372036854775807\r\n".utf8))
+        do {
+            let client = try RESPClient(address: RedisAddress(endpoint: .unix(path: peer.path)))
+            let error = try #require(throws: RedisError.self) { try client.readReply() }
+            #expect(error.message.hasSuffix("sent a malformed bulk length"), "\(error.message)")
+        }
+        _ = peer.bytesReceived()
+    }
+
+    /// A bulk length of 1 TiB was reserved before a byte of it arrived, and trapped; the bytes are
+    /// read as they come, and a server that hangs up early is an error.
+    @Test func aHugeBulkLengthIsNotAnAllocation() throws {
+        let peer = try ScriptedPeer(sending: Array("$1099511627776\r\nabc".utf8))
+        do {
+            let client = try RESPClient(address: RedisAddress(endpoint: .unix(path: peer.path)))
+            let error = try #require(throws: RedisError.self) { try client.readReply() }
+            #expect(error.message.hasSuffix("closed the connection"), "\(error.message)")
+        }
+        _ = peer.bytesReceived()
+    }
 }
