@@ -57,7 +57,11 @@ public final class RESPClient {
         case UInt8(ascii: "*"):
             guard let count = Int(rest) else { throw RedisError("\(address) sent a malformed array length") }
             if count < 0 { return .array(nil) }
-            return .array(try (0..<count).map { _ in try readReply() })
+            // Grown as items arrive: the count alone must not size an allocation.
+            var items: [RESPValue] = []
+            items.reserveCapacity(min(count, 1024))
+            for _ in 0..<count { items.append(try readReply()) }
+            return .array(items)
         default:
             throw RedisError("\(address) sent something that is not RESP (\(String(decoding: line.prefix(40), as: UTF8.self)))")
         }

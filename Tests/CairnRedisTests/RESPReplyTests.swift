@@ -81,4 +81,16 @@ import Testing
         }
         _ = peer.bytesReceived()
     }
+
+    /// An array of 2^40 items was reserved before one arrived, and trapped; items are read as
+    /// they come.
+    @Test func aHugeArrayCountIsNotAnAllocation() throws {
+        let peer = try ScriptedPeer(sending: Array("*1099511627776\r\n:1\r\n".utf8))
+        do {
+            let client = try RESPClient(address: RedisAddress(endpoint: .unix(path: peer.path)))
+            let closed = try #require(throws: RedisError.self) { try client.readReply() }
+            #expect(closed.message.hasSuffix("closed the connection"), "\(closed.message)")
+        }
+        _ = peer.bytesReceived()
+    }
 }
