@@ -93,4 +93,20 @@ import Testing
         }
         _ = peer.bytesReceived()
     }
+
+    /// A million nested one-item arrays recursed until the stack overflowed.
+    @Test func arraysNestedWithoutEndAreAnError() throws {
+        let depth = 1_000_000
+        var stream = [UInt8]()
+        stream.reserveCapacity(depth * 4 + 4)
+        for _ in 0..<depth { stream += Array("*1\r\n".utf8) }
+        stream += Array(":1\r\n".utf8)
+        let peer = try ScriptedPeer(sending: stream, pieceSizes: [1 << 16])
+        do {
+            let client = try RESPClient(address: RedisAddress(endpoint: .unix(path: peer.path)))
+            let error = try #require(throws: RedisError.self) { try client.readReply() }
+            #expect(error.message.hasSuffix("sent arrays nested more than 128 deep"), "\(error.message)")
+        }
+        _ = peer.bytesReceived()
+    }
 }
