@@ -47,4 +47,19 @@ struct RepositoryConfigTests {
         let error = #expect(throws: RepositoryError.self) { _ = try Self.decoded { $0.compressionLevel = level } }
         #expect(error?.message.contains("impossible zstd compression level \(level)") == true, "\(error?.message ?? "")")
     }
+
+    /// A fraction of 40 digits in a date (the config's, a key file's, a lock's or a snapshot's)
+    /// killed every command with SIGFPE inside ICU; more than nanoseconds is not a date.
+    @Test func aDateWithAFractionLongerThanNanosecondsIsNotADate() throws {
+        #expect(RFC3339.parse("2026-12-02T07:32:21.123456789Z") != nil)
+        #expect(RFC3339.parse("2026-12-02T07:32:21.123Z") != nil)
+        #expect(RFC3339.parse("2026-12-02T07:32:21Z") != nil)
+        let long = "2026-12-02T07:32:21." + String(repeating: "1", count: 40) + "Z"
+        #expect(RFC3339.parse(long) == nil)
+        let config = RepositoryConfig.new(encrypted: false, now: Date())
+        var json = String(decoding: try JSONCoding.encoder.encode(config), as: UTF8.self)
+        json = json.replacingOccurrences(of: RFC3339.format(config.created), with: long)
+        let error = #expect(throws: RepositoryError.self) { _ = try RepositoryConfig.decode(Array(json.utf8), location: "/repo") }
+        #expect(error?.message.contains("not a Cairn repository config") == true, "\(error?.message ?? "")")
+    }
 }
