@@ -111,6 +111,18 @@ import Testing
         #expect(try noise.withUnsafeBytes { try compressor.compress($0) } == nil)
     }
 
+    /// A negative raw length trapped making the output array, and a wrong one as large as 1 TiB
+    /// was allocated before zstd could say the frame is smaller.
+    @Test(arguments: [-1, 1 << 40, 5999])
+    func aRawLengthTheFrameDoesNotDeclareIsRefusedBeforeAllocating(rawLength: Int) throws {
+        let text = Array(String(repeating: "abc", count: 2000).utf8)
+        let packed = try #require(try text.withUnsafeBytes { try ZstdCompressor(level: 3).compress($0) })
+        let error = #expect(throws: CodecError.self) {
+            _ = try packed.withUnsafeBytes { try ZstdDecompressor().decompress($0, rawLength: rawLength) }
+        }
+        #expect(error?.category == .integrity)
+    }
+
     @Test func corruptFrameThrowsIntegrity() throws {
         let text = Array(String(repeating: "abc", count: 1000).utf8)
         var packed = try #require(try text.withUnsafeBytes { try ZstdCompressor(level: 3).compress($0) })
