@@ -51,8 +51,13 @@ public struct WrappedKey: Sendable, Codable, Equatable {
         return try MasterKey(serialized: plain)
     }
 
+    /// Scrypt blocks (128 × r bytes) the derivation may mix in all: the memory limit below
+    /// holds N × r, and this holds the time too (p runs of N × r each). `standard` is 2^18.
+    static let maximumWork = 1 << 21
+
     private static func derive(password: String, salt: [UInt8], parameters: ScryptParameters) throws -> [UInt8] {
-        guard (10...22).contains(parameters.logN), parameters.r > 0, parameters.p > 0 else {
+        guard (10...22).contains(parameters.logN), (1...1024).contains(parameters.r), (1...1024).contains(parameters.p),
+              (1 << parameters.logN) * parameters.r * parameters.p <= maximumWork else {
             throw CodecError(.integrity, "scrypt parameters out of range (logN \(parameters.logN), r \(parameters.r), p \(parameters.p))")
         }
         let key = try KDF.Scrypt.deriveKey(from: Array(password.utf8), salt: salt, outputByteCount: 32,

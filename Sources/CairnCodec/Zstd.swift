@@ -45,8 +45,14 @@ public final class ZstdDecompressor {
 
     deinit { ZSTD_freeDCtx(context) }
 
-    /// Decompresses a frame that must decode to exactly `rawLength` bytes.
+    /// Decompresses a frame that must decode to exactly `rawLength` bytes. A single frame that
+    /// declares another size is refused before the output is allocated.
     public func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int) throws -> [UInt8] {
+        guard rawLength >= 0 else { throw CodecError(.integrity, "a zstd frame cannot decode to \(rawLength) bytes") }
+        if let declared = Self.contentSize(of: input), declared != rawLength,
+           ZSTD_findFrameCompressedSize(input.baseAddress, input.count) == input.count {
+            throw CodecError(.integrity, "zstd frame declares \(declared) bytes, expected \(rawLength)")
+        }
         var output = [UInt8](repeating: 0, count: rawLength)
         let written = output.withUnsafeMutableBytes { out in
             ZSTD_decompressDCtx(context, out.baseAddress, rawLength, input.baseAddress, input.count)

@@ -39,7 +39,13 @@ public final class RESPClient {
         try connection.write(bytes)
     }
 
-    public func readReply() throws -> RESPValue {
+    public func readReply() throws -> RESPValue { try readReply(depth: 0) }
+
+    /// Arrays nested deeper than this are refused rather than read by recursion without end
+    /// (Redis's own replies nest a few levels).
+    static let maximumNesting = 128
+
+    private func readReply(depth: Int) throws -> RESPValue {
         let line = try connection.readLine()
         guard let kind = line.first else { throw RedisError("\(address) sent an empty line") }
         let rest = String(decoding: line.dropFirst(), as: UTF8.self)
@@ -50,14 +56,21 @@ public final class RESPClient {
             guard let value = Int64(rest) else { throw RedisError("\(address) sent a malformed integer") }
             return .integer(value)
         case UInt8(ascii: "$"):
-            guard let length = Int(rest) else { throw RedisError("\(address) sent a malformed bulk length") }
+            guard let length = Int(rest), length < Int.max - 2 else { throw RedisError("\(address) sent a malformed bulk length") }
             if length < 0 { return .bulk(nil) }
             let bytes = try connection.readExactly(length + 2)
             return .bulk(Array(bytes.prefix(length)))
         case UInt8(ascii: "*"):
             guard let count = Int(rest) else { throw RedisError("\(address) sent a malformed array length") }
             if count < 0 { return .array(nil) }
-            return .array(try (0..<count).map { _ in try readReply() })
+            guard depth < Self.maximumNesting else {
+                throw RedisError("\(address) sent arrays nested more than \(Self.maximumNesting) deep")
+            }
+            // Grown as items arrive: the count alone must not size an allocation.
+            var items: [RESPValue] = []
+            items.reserveCapacity(min(count, 1024))
+            for _ in 0..<count { items.append(try readReply(depth: depth + 1)) }
+            return .array(items)
         default:
             throw RedisError("\(address) sent something that is not RESP (\(String(decoding: line.prefix(40), as: UTF8.self)))")
         }

@@ -154,10 +154,11 @@ final class RESPConnection {
         }
     }
 
-    /// Exactly `count` bytes.
+    /// Exactly `count` bytes. The buffer grows as they arrive: a length the peer announces
+    /// does not size an allocation before the bytes are there.
     func readExactly(_ count: Int) throws -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(count)
+        out.reserveCapacity(min(count, 1 << 20))
         while out.count < count {
             if position == filled { try fill() }
             let take = min(count - out.count, filled - position)

@@ -29,7 +29,10 @@ enum IndexObject {
         var packs: [PackRecord] = []
         for _ in 0..<packCount {
             let pack = PackID(try reader.hash())
-            let size = Int64(try reader.u64())
+            let size = try reader.u64()
+            guard size <= UInt64(Int64.max) else {
+                throw RepositoryError(.integrity, "index \(id) gives pack \(pack.short) an impossible size \(size)")
+            }
             let count = Int(try reader.u32())
             guard count * layout.entrySize <= reader.remaining else {
                 throw RepositoryError(.integrity, "index \(id) is truncated")
@@ -39,7 +42,7 @@ enum IndexObject {
             for _ in 0..<count {
                 entries.append(try PackFormat.decodeEntry(from: &reader, layout: layout, what: "index \(id)"))
             }
-            packs.append(PackRecord(id: pack, size: size, entries: entries))
+            packs.append(PackRecord(id: pack, size: Int64(size), entries: entries))
         }
         guard reader.isAtEnd else { throw RepositoryError(.integrity, "index \(id) has trailing bytes") }
         return packs

@@ -65,14 +65,25 @@ enum PackFormat {
         }
         let compression = try reader.u8()
         let chunk = ChunkID(try reader.hash())
-        let offset = Int64(try reader.u64())
+        let offset = try reader.u64()
         let stored = Int32(bitPattern: try reader.u32())
         let raw = Int32(bitPattern: try reader.u32())
         let frameOffset = layout.framesChunks ? Int32(bitPattern: try reader.u32()) : 0
-        guard raw >= 0, frameOffset >= 0 else {
-            throw RepositoryError(.integrity, "\(what) names chunk \(chunk.short) with an impossible length or place in its blob")
+        // Written from Int64 and Int32 values that are never negative: a top bit set is damage,
+        // and a negative length would trap where readers slice the blob.
+        guard offset <= UInt64(Int64.max), stored >= 0, raw >= 0, frameOffset >= 0 else {
+            throw RepositoryError(.integrity, "\(what) names chunk \(chunk.short) with an impossible length or place in its blob "
+                                  + "(offset \(offset), stored \(stored), raw \(raw), frame offset \(frameOffset))")
         }
-        return PackEntry(chunk: chunk, kind: kind, compression: compression, offset: offset,
+        // Readers allocate the raw length before they decode: an uncompressed chunk lies inside its
+        // stored blob, a compressed one inside a frame they accept (`BlobReader.maximumFrameBytes`).
+        let end = Int(frameOffset) + Int(raw)
+        let limit = compression == CompressionAlgorithm.none.rawValue ? Int(stored) : BlobReader.maximumFrameBytes
+        guard end <= limit else {
+            throw RepositoryError(.integrity, "\(what) names chunk \(chunk.short) with \(raw) bytes at \(frameOffset) "
+                                  + "in a blob that holds at most \(limit)")
+        }
+        return PackEntry(chunk: chunk, kind: kind, compression: compression, offset: Int64(offset),
                          storedLength: stored, rawLength: raw, frameOffset: frameOffset)
     }
 

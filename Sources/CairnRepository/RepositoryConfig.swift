@@ -57,7 +57,27 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
             throw RepositoryError(.failure, "the repository at \(location) has format version \(config.version); this cairn reads up to \(currentVersion)",
                                   hint: "upgrade cairn")
         }
+        try config.validate(location: location)
         return config
+    }
+
+    /// Chunks larger than this are refused: no chunker setting Cairn writes comes near it, and
+    /// readers refuse frames larger (`BlobReader.maximumFrameBytes`).
+    static let maximumChunkSize = 256 << 20
+
+    /// Refuses settings that no writer produces and that would trap or hang a backup: the config
+    /// is plaintext, so damage or an edit reaches the chunkers and the compressor unchecked.
+    func validate(location: String) throws {
+        for (name, sizes) in [("chunker", chunker), ("tree_chunker", treeChunker), ("record_chunker", effectiveRecordChunker)] {
+            guard sizes.minimumSize > 0, sizes.minimumSize < sizes.averageSize, sizes.averageSize < sizes.maximumSize,
+                  sizes.averageSize & (sizes.averageSize - 1) == 0, sizes.maximumSize <= Self.maximumChunkSize else {
+                throw RepositoryError(.integrity, "the config at \(location) has impossible \(name) sizes (minimum \(sizes.minimumSize), "
+                                      + "average \(sizes.averageSize), maximum \(sizes.maximumSize))")
+            }
+        }
+        guard (1...22).contains(compressionLevel) else {
+            throw RepositoryError(.integrity, "the config at \(location) has an impossible zstd compression level \(compressionLevel)")
+        }
     }
 }
 
@@ -100,6 +120,12 @@ public enum RFC3339 {
     }
 
     public static func parse(_ text: String) -> Date? {
+        // ICU, under ISO8601DateFormatter, dies of SIGFPE on a fraction of some 40 digits, and
+        // these texts come from the store. RFC 3339 needs 9 at most (nanoseconds); Cairn writes 3.
+        let fractions = text.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).dropFirst()
+        guard fractions.allSatisfy({ $0.prefix(while: { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }).count <= 9 }) else {
+            return nil
+        }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         if let date = formatter.date(from: text) { return date }

@@ -69,7 +69,12 @@ public final class TreeReader {
         var out: [ChunkID] = []
         while inChunkList && out.count < limit {
             if groupRemaining == 0 {
-                groupRemaining = Int(try varint())
+                // Groups may be of any size, but not of more ids than an Int counts bytes for.
+                let count = try varint()
+                guard count <= UInt64(Int.max / 32) else {
+                    throw RepositoryError(.integrity, "snapshot tree is malformed: a file's chunk list announces a group of \(count) ids")
+                }
+                groupRemaining = Int(count)
                 if groupRemaining == 0 {
                     inChunkList = false
                     break

@@ -111,6 +111,18 @@ import Testing
         #expect(try noise.withUnsafeBytes { try compressor.compress($0) } == nil)
     }
 
+    /// A negative raw length trapped making the output array, and a wrong one as large as 1 TiB
+    /// was allocated before zstd could say the frame is smaller.
+    @Test(arguments: [-1, 1 << 40, 5999])
+    func aRawLengthTheFrameDoesNotDeclareIsRefusedBeforeAllocating(rawLength: Int) throws {
+        let text = Array(String(repeating: "abc", count: 2000).utf8)
+        let packed = try #require(try text.withUnsafeBytes { try ZstdCompressor(level: 3).compress($0) })
+        let error = #expect(throws: CodecError.self) {
+            _ = try packed.withUnsafeBytes { try ZstdDecompressor().decompress($0, rawLength: rawLength) }
+        }
+        #expect(error?.category == .integrity)
+    }
+
     @Test func corruptFrameThrowsIntegrity() throws {
         let text = Array(String(repeating: "abc", count: 1000).utf8)
         var packed = try #require(try text.withUnsafeBytes { try ZstdCompressor(level: 3).compress($0) })
@@ -158,5 +170,18 @@ import Testing
             #expect(error.category == .wrongPassword)
         }
         #expect(throws: CodecError.self) { try MasterKey(serialized: [1, 2, 3]) }
+    }
+
+    /// A key file is read before anything authenticates it. Scrypt parameters within the memory
+    /// limit but with a parallelism of 2^16 (2^26 blocks to mix, 256 times the standard cost) kept
+    /// unwrapping busy for many seconds, and p = 2^20 for minutes, before it failed. Work beyond
+    /// that of a 256 MiB derivation is refused at once.
+    @Test func scryptParametersThatWouldRunForMinutesAreRefused() throws {
+        var wrapped = try WrappedKey.wrap(MasterKey.random(), password: "pw", parameters: ScryptParameters(logN: 10, r: 8, p: 1))
+        wrapped.r = 1
+        wrapped.p = 1 << 16
+        let error = #expect(throws: CodecError.self) { _ = try wrapped.unwrap(password: "pw") }
+        #expect(error?.category == .integrity)
+        #expect(error?.message.contains("scrypt parameters out of range (logN 10, r 1, p 65536)") == true, "\(error?.message ?? "")")
     }
 }

@@ -58,6 +58,57 @@ import Testing
         }
         _ = peer.bytesReceived()
     }
+
+    /// A bulk length at Int.max overflowed adding the CRLF, and trapped.
+    @Test func aBulkLengthAtIntMaxIsMalformed() throws {
+        let peer = try ScriptedPeer(sending: Array("$9223372036854775807\r\n".utf8))
+        do {
+            let client = try RESPClient(address: RedisAddress(endpoint: .unix(path: peer.path)))
+            let error = try #require(throws: RedisError.self) { try client.readReply() }
+            #expect(error.message.hasSuffix("sent a malformed bulk length"), "\(error.message)")
+        }
+        _ = peer.bytesReceived()
+    }
+
+    /// A bulk length of 1 TiB was reserved before a byte of it arrived, and trapped; the bytes are
+    /// read as they come, and a server that hangs up early is an error.
+    @Test func aHugeBulkLengthIsNotAnAllocation() throws {
+        let peer = try ScriptedPeer(sending: Array("$1099511627776\r\nabc".utf8))
+        do {
+            let client = try RESPClient(address: RedisAddress(endpoint: .unix(path: peer.path)))
+            let error = try #require(throws: RedisError.self) { try client.readReply() }
+            #expect(error.message.hasSuffix("closed the connection"), "\(error.message)")
+        }
+        _ = peer.bytesReceived()
+    }
+
+    /// An array of 2^40 items was reserved before one arrived, and trapped; items are read as
+    /// they come.
+    @Test func aHugeArrayCountIsNotAnAllocation() throws {
+        let peer = try ScriptedPeer(sending: Array("*1099511627776\r\n:1\r\n".utf8))
+        do {
+            let client = try RESPClient(address: RedisAddress(endpoint: .unix(path: peer.path)))
+            let closed = try #require(throws: RedisError.self) { try client.readReply() }
+            #expect(closed.message.hasSuffix("closed the connection"), "\(closed.message)")
+        }
+        _ = peer.bytesReceived()
+    }
+
+    /// A million nested one-item arrays recursed until the stack overflowed.
+    @Test func arraysNestedWithoutEndAreAnError() throws {
+        let depth = 1_000_000
+        var stream = [UInt8]()
+        stream.reserveCapacity(depth * 4 + 4)
+        for _ in 0..<depth { stream += Array("*1\r\n".utf8) }
+        stream += Array(":1\r\n".utf8)
+        let peer = try ScriptedPeer(sending: stream, pieceSizes: [1 << 16])
+        do {
+            let client = try RESPClient(address: RedisAddress(endpoint: .unix(path: peer.path)))
+            let error = try #require(throws: RedisError.self) { try client.readReply() }
+            #expect(error.message.hasSuffix("sent arrays nested more than 128 deep"), "\(error.message)")
+        }
+        _ = peer.bytesReceived()
+    }
 }
 
 @Suite("Refused commands") struct RefusedCommandTests {
