@@ -92,6 +92,7 @@ public struct RestoreJob {
         // the disk), so files come one at a time there.
         let sideBySide = repository.store.readConcurrency == 1
         var waiting: FileToRestore?
+        var paths = RestorePaths()
         while let node = try tree.next() {
             guard matcher.includes(node.path) else { continue }
             if request.shouldStop() { throw Self.interrupted(target: request.target) }
@@ -102,6 +103,7 @@ public struct RestoreJob {
                 if node.kind == .directory { result.directories += 1 }
                 continue
             }
+            try paths.check(node)
             try ensureParent(of: node.path, target: target, matcher: matcher)
             if node.kind == .hardlink, let file = waiting {
                 // The link's first name may be the waiting file.
