@@ -30,6 +30,8 @@ public struct BackupRequest: Sendable {
     /// The repository lock the backup holds, verified before every index object and before the
     /// snapshot: a backup whose lock another process removed as stale commits nothing.
     public var lock: (any VerifiableLock)?
+    /// Asked right before the snapshot is committed: true (Ctrl-C or SIGTERM came) commits nothing.
+    public var shouldStop: @Sendable () -> Bool = { false }
 
     public init(paths: [String], identity: Identity, workingDirectory: String) {
         self.paths = paths
@@ -196,6 +198,10 @@ public struct BackupJob {
             tags: request.tags, paths: recorded, tree: treeIDs.map(\.hex), parent: parent?.id.hex,
             summary: summary, program: CairnVersion.string, redis: redis)
         let faults = request.faults
+        if request.shouldStop() {
+            throw EngineError(.failure, "the backup was interrupted: no snapshot was committed",
+                              hint: "its packs are reclaimed by `cairn prune`; run the backup again")
+        }
         try request.lock?.verify()
         let id = try repository.commitSnapshot(document) { faults.reach(.beforeCatalogCommit) }
         return BackupResult(snapshot: id, summary: summary, warnings: warnings, parent: parent?.id)

@@ -126,6 +126,7 @@ struct BackupCommand: ParsableCommand {
         request.validateRDB = !skipRDBCheck
         request.faults = FaultSetup.fromEnvironment()
         request.lock = lock
+        request.shouldStop = { Interruption.requested }
         let progress = WorkProgress()
         let renderer = ProgressRenderer(progress, verb: "backup", enabled: !options.quiet && !json)
         let result: BackupResult

@@ -58,7 +58,16 @@ enum Interruption {
             }
             watcher.resume()
             defer { watcher.cancel() }
-            return try body()
+            // A signal the watcher had no time to act on (the work ended first; a backup then
+            // commits nothing, see BackupRequest.shouldStop) still ends the process, cleaned up.
+            do {
+                let value = try body()
+                if requested { cleanup(); endIfRequested() }
+                return value
+            } catch {
+                if requested { cleanup(); endIfRequested() }
+                throw error
+            }
         }
     }
 
