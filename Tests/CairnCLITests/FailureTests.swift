@@ -107,9 +107,8 @@ struct FailureTests {
         try TreeFixtures.write(source + "/dump.bin", Array("x".utf8))
         _ = try cairn.backup([source])
         let readOnly = scratch.path("read-only")
-        mkdir(readOnly, 0o700)
-        try #require(mount("tmpfs", readOnly, "tmpfs", UInt(MS_RDONLY), "size=1m") == 0)
-        defer { umount2(readOnly, Int32(MNT_DETACH)) }
+        try #require(Self.mountTmpfs(readOnly, size: "1m", flags: UInt(MS_RDONLY)))
+        defer { Self.unmount(readOnly) }
         let refused = try cairn.run(["restore", "latest", "--target", readOnly + "/restore"])
         #expect(refused.status == 1, "\(refused.status) \(refused.stderr)")
         #expect(refused.stderr.contains("Read-only file system") && !refused.stderr.contains("--force"), "\(refused.stderr)")
@@ -167,6 +166,14 @@ struct FailureTests {
         #expect(help.status == 0 && help.stdout.contains("EXIT CODES"))
     }
 
+    /// Makes `path` and mounts a tmpfs of `size` there (the caller unmounts it with `unmount`).
+    static func mountTmpfs(_ path: String, size: String, flags: UInt = 0) -> Bool {
+        mkdir(path, 0o700)
+        return mount("tmpfs", path, "tmpfs", flags, "size=" + size) == 0
+    }
+
+    static func unmount(_ path: String) { umount2(path, Int32(MNT_DETACH)) }
+
     /// Whether this machine lets the test mount a small tmpfs (root, and mounts allowed).
     static let canMountTmpfs: Bool = {
         guard geteuid() == 0, let scratch = try? Scratch() else { return false }
@@ -179,12 +186,9 @@ struct FailureTests {
     func fullDisk() throws {
         let scratch = try Scratch()
         let small = scratch.path("small")
-        mkdir(small, 0o700)
-        try #require(mount("tmpfs", small, "tmpfs", 0, "size=2m") == 0)
-        defer { umount2(small, Int32(MNT_DETACH)) }
-        var cairn = try CairnRunner(scratch, initialize: false)
-        cairn.repository = small + "/repo"
-        cairn.environment["CAIRN_REPOSITORY"] = cairn.repository
+        try #require(Self.mountTmpfs(small, size: "2m"))
+        defer { Self.unmount(small) }
+        let cairn = try CairnRunner(scratch, initialize: false).on(small + "/repo")
         try cairn.ok(["init", "--pack-size", "1"])
         let source = scratch.path("data")
         TreeFixtures.makeDirectory(source)
@@ -208,9 +212,8 @@ struct FailureTests {
         try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 4 << 20, seed: 6))
         _ = try cairn.backup([source])
         let small = scratch.path("small")
-        mkdir(small, 0o700)
-        try #require(mount("tmpfs", small, "tmpfs", 0, "size=1m") == 0)
-        defer { umount2(small, Int32(MNT_DETACH)) }
+        try #require(Self.mountTmpfs(small, size: "1m"))
+        defer { Self.unmount(small) }
 
         let result = try cairn.run(["restore", "latest", "--target", small + "/restored"])
         #expect(result.status == 6, "status \(result.status): \(result.stderr)")
@@ -226,12 +229,9 @@ struct FailureTests {
     func readOnlyRepositoryIsRestoredAndChecked() throws {
         let scratch = try Scratch()
         let media = scratch.path("media")
-        mkdir(media, 0o700)
-        try #require(mount("tmpfs", media, "tmpfs", 0, "size=8m") == 0)
-        defer { umount2(media, Int32(MNT_DETACH)) }
-        var cairn = try CairnRunner(scratch, initialize: false)
-        cairn.repository = media + "/repo"
-        cairn.environment["CAIRN_REPOSITORY"] = cairn.repository
+        try #require(Self.mountTmpfs(media, size: "8m"))
+        defer { Self.unmount(media) }
+        var cairn = try CairnRunner(scratch, initialize: false).on(media + "/repo")
         cairn.environment["XDG_CACHE_HOME"] = scratch.path("xdg")
         try cairn.ok(["init", "--pack-size", "1"])
         let source = scratch.path("data")
@@ -255,12 +255,9 @@ struct FailureTests {
     func pruneOnAFullDiskSaysHowToFreeSpace() throws {
         let scratch = try Scratch()
         let small = scratch.path("small")
-        mkdir(small, 0o700)
-        try #require(mount("tmpfs", small, "tmpfs", 0, "size=24m") == 0)
-        defer { umount2(small, Int32(MNT_DETACH)) }
-        var cairn = try CairnRunner(scratch, initialize: false)
-        cairn.repository = small + "/repo"
-        cairn.environment["CAIRN_REPOSITORY"] = cairn.repository
+        try #require(Self.mountTmpfs(small, size: "24m"))
+        defer { Self.unmount(small) }
+        let cairn = try CairnRunner(scratch, initialize: false).on(small + "/repo")
         try cairn.ok(["init", "--pack-size", "1"])
         let source = scratch.path("data")
         TreeFixtures.makeDirectory(source)
