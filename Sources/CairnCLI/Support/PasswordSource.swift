@@ -63,11 +63,42 @@ enum PasswordSource {
         return first
     }
 
+    /// The text up to the first line feed, without a carriage return before it (a file written
+    /// on Windows, or by a tool that ends lines with CRLF).
     private static func firstLine(_ text: String) -> String {
+        var line = String(text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).first.map(Substring.init) ?? "")
+        if line.unicodeScalars.last == "\r" { line.unicodeScalars.removeLast() }
+        return line
+    }
+
+    /// What earlier cairn took from the same text: Swift's String makes "\r\n" one character,
+    /// so a CRLF file was read whole, line ending included. A repository whose key was made from
+    /// such a file still opens with that (see `legacyReading`).
+    private static func legacyFirstLine(_ text: String) -> String {
         String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
     }
 
+    /// The password as earlier versions read CAIRN_PASSWORD_FILE or CAIRN_PASSWORD_COMMAND's output,
+    /// when that differs from `read()`'s (only for text with CRLF line ends); nil otherwise.
+    static func legacyReading() -> String? {
+        guard Environment.value("CAIRN_PASSWORD") == nil else { return nil }
+        let text: String?
+        if let file = Environment.value("CAIRN_PASSWORD_FILE") {
+            text = try? String(contentsOfFile: file, encoding: .utf8)
+        } else if let command = Environment.value("CAIRN_PASSWORD_COMMAND") {
+            text = try? output(of: command)
+        } else {
+            text = nil
+        }
+        guard let text, legacyFirstLine(text) != firstLine(text), !legacyFirstLine(text).isEmpty else { return nil }
+        return legacyFirstLine(text)
+    }
+
     private static func run(_ command: String) throws -> String {
+        firstLine(try output(of: command))
+    }
+
+    private static func output(of command: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command]
@@ -79,7 +110,7 @@ enum PasswordSource {
         guard process.terminationStatus == 0 else {
             throw CLIError(.usage, "CAIRN_PASSWORD_COMMAND exited with status \(process.terminationStatus)")
         }
-        return firstLine(String(decoding: data, as: UTF8.self))
+        return String(decoding: data, as: UTF8.self)
     }
 
     private static func ask(_ prompt: String) throws -> String {

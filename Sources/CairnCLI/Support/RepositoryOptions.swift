@@ -50,7 +50,13 @@ struct RepositoryOptions: ParsableArguments {
         let (store, remoteCacheName) = try openStore()
         let cache = cacheDirectory ?? Environment.value("CAIRN_CACHE_DIR").map { $0 + "/" + "catalog" }
             ?? remoteCacheName.map { Self.userCacheDirectory + "/cairn/" + $0 } ?? localCacheDirectory(store.location)
-        return try Repository.open(store: store, password: { try PasswordSource.read() }, cacheDirectory: cache, logger: logger)
+        do {
+            return try Repository.open(store: store, password: { try PasswordSource.read() }, cacheDirectory: cache, logger: logger)
+        } catch let failure as any CairnFailure where failure.category == .wrongPassword {
+            // A key made from a CRLF password file by an earlier cairn holds the line end too.
+            guard let legacy = PasswordSource.legacyReading() else { throw failure }
+            return try Repository.open(store: store, password: { legacy }, cacheDirectory: cache, logger: logger)
+        }
     }
 
     /// REPO/cache; where that cannot be written (read-only media or credentials), a folder in the
