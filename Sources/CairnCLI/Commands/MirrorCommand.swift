@@ -68,19 +68,9 @@ struct MirrorCommand: ParsableCommand {
                             progress: progress, logger: options.logger,
                             listed: { kind in FaultSetup.pause(at: "mirror-listed-\(kind.rawValue)") })
         try job.prepare()
-        let identity = options.identity
-        let wait = try DurationText.seconds(options.lockWait ?? "0")
-        let sourceLock: RepositoryLock?
-        do {
-            sourceLock = try RepositoryLock.acquire(store: source, exclusive: false, command: "mirror", identity: identity,
-                                                    wait: wait, logger: options.logger)
-        } catch let failure as any CairnFailure where failure.category != .locked {
-            options.logger.warning("cannot lock \(source.location) (\(failure)); copying it without a lock, so do not prune it meanwhile")
-            sourceLock = nil
-        }
+        let sourceLock = try options.lockIfWritable { try options.lock(source, exclusive: false, command: "mirror") }
         defer { sourceLock?.release() }
-        let destinationLock = dryRun ? nil : try RepositoryLock.acquire(store: destination, exclusive: true, command: "mirror",
-                                                                        identity: identity, wait: wait, logger: options.logger)
+        let destinationLock = dryRun ? nil : try options.lock(destination, exclusive: true, command: "mirror")
         defer { destinationLock?.release() }
 
         let renderer = ProgressRenderer(progress, verb: "mirror", unit: "objects", enabled: !options.quiet && !json)

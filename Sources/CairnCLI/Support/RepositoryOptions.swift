@@ -77,10 +77,7 @@ struct RepositoryOptions: ParsableArguments {
     /// and the first 16 hex digits of the SHA-256 of the location and its endpoint.
     private func openStore() throws -> (store: any ObjectStore, remoteCacheName: String?) {
         let location = try self.location
-        if case .local(let path) = try RepositoryLocation(parsing: location), limitUpload != nil || limitDownload != nil {
-            throw CLIError(.usage, "--limit-upload and --limit-download apply to swift:// and s3:// repositories, not to \(path)",
-                           hint: "a local repository is written to disk; leave the limits out")
-        }
+        try refuseLimits(unlessRemote: [location])
         return try openStore(at: location)
     }
 
@@ -88,12 +85,18 @@ struct RepositoryOptions: ParsableArguments {
     /// apply to whichever is remote (`--limit-download` to reads, `--limit-upload` to writes).
     func mirrorStores(to destination: String) throws -> (source: any ObjectStore, destination: any ObjectStore) {
         let source = try self.location
-        let locations = [try RepositoryLocation(parsing: source), try RepositoryLocation(parsing: destination)]
-        if locations.allSatisfy({ if case .local = $0 { true } else { false } }), limitUpload != nil || limitDownload != nil {
-            throw CLIError(.usage, "--limit-upload and --limit-download apply to swift:// and s3:// repositories, and both are local",
-                           hint: "leave the limits out")
-        }
+        try refuseLimits(unlessRemote: [source, destination])
         return (try openStore(at: source).store, try openStore(at: destination).store)
+    }
+
+    /// The rate limits act on object stores only: refused when none of `locations` is one.
+    private func refuseLimits(unlessRemote locations: [String]) throws {
+        guard limitUpload != nil || limitDownload != nil else { return }
+        let local = try locations.filter { if case .local = try RepositoryLocation(parsing: $0) { true } else { false } }
+        guard local.count == locations.count else { return }
+        throw CLIError(.usage, "--limit-upload and --limit-download apply to swift:// and s3:// repositories, not to "
+                       + local.joined(separator: " or "),
+                       hint: "a local repository is written to disk; leave the limits out")
     }
 
     private func openStore(at location: String) throws -> (store: any ObjectStore, remoteCacheName: String?) {
@@ -240,9 +243,7 @@ struct RepositoryOptions: ParsableArguments {
     /// one this command waited for with --lock-wait) may have deleted packs the catalog still
     /// lists, and a backup would deduplicate against them and commit a snapshot that needs them.
     func lock(_ repository: Repository, exclusive: Bool, command: String) throws -> RepositoryLock {
-        let lock = try RepositoryLock.acquire(store: repository.store, exclusive: exclusive, command: command, identity: identity,
-                                              wait: try DurationText.seconds(lockWait ?? "0"), logger: logger)
-        FaultSetup.pause(at: "after-lock")
+        let lock = try lock(repository.store, exclusive: exclusive, command: command)
         do {
             try repository.synchronizeCatalog()
         } catch {
@@ -258,8 +259,21 @@ struct RepositoryOptions: ParsableArguments {
     /// with a warning; a conflicting exclusive lock (a prune or repair at work) stops the command
     /// like any other conflict.
     func readLock(_ repository: Repository, command: String) throws -> RepositoryLock? {
+        try lockIfWritable { try lock(repository, exclusive: false, command: command) }
+    }
+
+    /// A lock on `store` itself, waiting up to --lock-wait (for commands without a catalog, such as mirror).
+    func lock(_ store: any ObjectStore, exclusive: Bool, command: String) throws -> RepositoryLock {
+        let lock = try RepositoryLock.acquire(store: store, exclusive: exclusive, command: command, identity: identity,
+                                              wait: try DurationText.seconds(lockWait ?? "0"), logger: logger)
+        FaultSetup.pause(at: "after-lock")
+        return lock
+    }
+
+    /// `take`'s lock, or nil with a warning when the store cannot hold one; a conflict still stops.
+    func lockIfWritable(_ take: () throws -> RepositoryLock) throws -> RepositoryLock? {
         do {
-            return try lock(repository, exclusive: false, command: command)
+            return try take()
         } catch let failure as any CairnFailure where failure.category == .locked {
             throw failure
         } catch {
