@@ -27,6 +27,9 @@ public struct CairnCommand: ParsableCommand {
                                   prefer the next two)
           CAIRN_PASSWORD_FILE     file whose first line is the password
           CAIRN_PASSWORD_COMMAND  command that prints the password
+          CAIRN_PASSWORD_COMMAND_TIMEOUT
+                                  seconds it may run before it and what it
+                                  started are killed (default 60)
           CAIRN_NEW_PASSWORD_FILE new password for `key add` / `key passwd`
                                   without a terminal
           CAIRN_CACHE_DIR         where catalogs are cached

@@ -82,6 +82,41 @@ struct FailureTests {
         #expect(fromCommand.stderr.contains("printed no password") && fromCommand.stdout.isEmpty, "\(fromCommand.stderr)")
     }
 
+    /// Cron: a password command that hangs (a secret store that never answers) is killed when
+    /// CAIRN_PASSWORD_COMMAND_TIMEOUT runs out, with the `sleep` it started, and named as such;
+    /// before, the run waited for it for ever. A timeout that is not a number is refused.
+    @Test func aHangingPasswordCommandIsKilledAtItsTimeout() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let duration = "600.\(getpid())\(UInt32.random(in: 1000...9999))"   // no other sleep has this argument
+        func sleeping() -> [pid_t] {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+            return entries.compactMap(pid_t.init).filter { pid in
+                guard let arguments = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8),
+                      arguments.split(separator: "\0").map(String.init) == ["sleep", duration],
+                      let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+                return !stat.contains(") Z ")   // a zombie has ended
+            }
+        }
+        defer { for pid in sleeping() { kill(pid, SIGKILL) } }
+
+        let started = Date()
+        let hanging = try cairn.start(["snapshots"], environment: ["CAIRN_PASSWORD_FILE": "",
+                                                                   "CAIRN_PASSWORD_COMMAND": "sleep \(duration); echo never",
+                                                                   "CAIRN_PASSWORD_COMMAND_TIMEOUT": "1"])
+        let result = hanging.wait(timeout: 20)
+        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(result.status == 64, "\(result.status) \(result.stderr)")
+        #expect(result.stderr.contains("CAIRN_PASSWORD_COMMAND did not finish within 1 s"), "\(result.stderr)")
+        #expect(result.stderr.contains("CAIRN_PASSWORD_COMMAND_TIMEOUT=SECONDS"), "\(result.stderr)")
+        #expect(eventually(timeout: 2) { sleeping().isEmpty }, "the command's sleep is still running")
+
+        let badTimeout = try cairn.run(["snapshots"], environment: ["CAIRN_PASSWORD_FILE": "", "CAIRN_PASSWORD_COMMAND": "echo pw",
+                                                                   "CAIRN_PASSWORD_COMMAND_TIMEOUT": "1m"])
+        #expect(badTimeout.status == 64 && badTimeout.stderr.contains("CAIRN_PASSWORD_COMMAND_TIMEOUT=1m is not a number of seconds"),
+                "\(badTimeout.stderr)")
+    }
+
     @Test func missingRepository() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch, initialize: false)

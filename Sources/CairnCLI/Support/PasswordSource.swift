@@ -1,3 +1,4 @@
+import CairnEngine
 import Foundation
 import Glibc
 
@@ -98,19 +99,32 @@ enum PasswordSource {
         firstLine(try output(of: command))
     }
 
+    /// Seconds CAIRN_PASSWORD_COMMAND may run when CAIRN_PASSWORD_COMMAND_TIMEOUT does not say.
+    private static let defaultCommandTimeout = 60.0
+
     private static func output(of command: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw CLIError(.usage, "CAIRN_PASSWORD_COMMAND exited with status \(process.terminationStatus)")
+        let seconds = try commandTimeout()
+        switch try ShellCommand.output(of: command, timeout: .seconds(seconds)) {
+        case .timedOut:
+            let shown = seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+            throw CLIError(.usage, "CAIRN_PASSWORD_COMMAND did not finish within \(shown) s and was stopped",
+                           hint: "run the command by hand to see what it waits for (a locked vault, a prompt with no terminal); "
+                               + "CAIRN_PASSWORD_COMMAND_TIMEOUT=SECONDS gives it longer")
+        case .exited(let status, _) where status != 0:
+            throw CLIError(.usage, "CAIRN_PASSWORD_COMMAND exited with status \(status)")
+        case .exited(_, let output):
+            return String(decoding: output, as: UTF8.self)
         }
-        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// CAIRN_PASSWORD_COMMAND_TIMEOUT in seconds, or the default.
+    private static func commandTimeout() throws -> Double {
+        guard let text = Environment.value("CAIRN_PASSWORD_COMMAND_TIMEOUT") else { return defaultCommandTimeout }
+        guard let seconds = Double(text), seconds.isFinite, seconds > 0, seconds <= 86_400 else {
+            throw CLIError(.usage, "CAIRN_PASSWORD_COMMAND_TIMEOUT=\(text) is not a number of seconds above 0 and at most 86400",
+                           hint: "e.g. 60, the default")
+        }
+        return seconds
     }
 
     private static func ask(_ prompt: String) throws -> String {
