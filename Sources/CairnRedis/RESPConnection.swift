@@ -136,22 +136,37 @@ final class RESPConnection {
         }
     }
 
-    /// A line without its CRLF.
+    /// The longest line `readLine` accepts, CRLF excluded: Redis's own limit on an inline line
+    /// (PROTO_INLINE_MAX_SIZE, 64 KiB). The lines Redis sends (status and error replies, `$` and
+    /// `*` headers, `+FULLRESYNC`) are far shorter; bulk data is read by length, not as a line.
+    static let maximumLineLength = 64 << 10
+
+    /// A line without its CRLF. A peer that sends more than `maximumLineLength` bytes without one
+    /// (not a Redis server, or a broken proxy) is a protocol error, rather than a buffer that
+    /// grows for as long as it sends.
     func readLine() throws -> [UInt8] {
         var scanFrom = position
         while true {
             if let newline = buffer[scanFrom..<filled].firstIndex(of: 10) {
                 var end = newline
                 if end > position && buffer[end - 1] == 13 { end -= 1 }
+                guard end - position <= Self.maximumLineLength else { throw lineTooLong() }
                 let line = Array(buffer[position..<end])
                 position = newline + 1
                 return line
             }
+            // Without its line feed yet, the line may still end in a carriage return.
+            guard filled - position <= Self.maximumLineLength + 1 else { throw lineTooLong() }
             scanFrom = filled
             let consumed = position
             try fill()
             scanFrom -= consumed - position
         }
+    }
+
+    private func lineTooLong() -> RedisError {
+        RedisError("\(description) sent a line longer than \(Self.maximumLineLength / 1024) KiB: not a Redis reply",
+                   hint: "check that --redis names a Redis server, not another service or a proxy in between")
     }
 
     /// Exactly `count` bytes. The buffer grows as they arrive: a length the peer announces

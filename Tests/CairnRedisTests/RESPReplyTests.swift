@@ -94,6 +94,30 @@ import Testing
         _ = peer.bytesReceived()
     }
 
+    /// A peer that sends a mebibyte without a line end (not Redis, or a broken proxy in between)
+    /// grew the read buffer for as long as it sent; a line longer than Redis's own 64 KiB limit for
+    /// inline lines is a protocol error.
+    @Test func aLineWithoutEndIsAnError() throws {
+        let peer = try ScriptedPeer(sending: [UInt8](repeating: UInt8(ascii: "+"), count: 1 << 20), pieceSizes: [1 << 16], overTCP: true)
+        do {
+            let client = try RESPClient(address: RedisAddress(endpoint: peer.endpoint))
+            let error = try #require(throws: RedisError.self) { try client.readReply() }
+            #expect(error.message.hasSuffix("sent a line longer than 64 KiB: not a Redis reply"), "\(error.message)")
+            #expect(error.hint?.contains("--redis") == true)
+        }
+        _ = peer.bytesReceived()
+
+        // 64 KiB is still a line.
+        let longest = Array(("+" + String(repeating: "x", count: (64 << 10) - 1) + "\r\n+OK\r\n").utf8)
+        let fine = try ScriptedPeer(sending: longest, pieceSizes: [1000], overTCP: true)
+        do {
+            let client = try RESPClient(address: RedisAddress(endpoint: fine.endpoint))
+            #expect(try client.readReply() == .simple(String(repeating: "x", count: (64 << 10) - 1)))
+            #expect(try client.readReply() == .simple("OK"))
+        }
+        _ = fine.bytesReceived()
+    }
+
     /// A million nested one-item arrays recursed until the stack overflowed.
     @Test func arraysNestedWithoutEndAreAnError() throws {
         let depth = 1_000_000

@@ -1,33 +1,32 @@
+import CairnRedis
 import Dispatch
 import Foundation
 import Glibc
 import Synchronization
 
-/// A Unix-socket peer that accepts one connection, sends a fixed byte stream in small pieces
-/// (so the client sees replies split across reads), closes its sending side, then records what
-/// the client sent until it hangs up. RESP parsing has no socket-free entry point; this is the smallest real socket.
+/// A peer on a Unix socket (or, with `overTCP`, on a port of 127.0.0.1) that accepts one
+/// connection, sends a fixed byte stream in small pieces (so the client sees replies split across
+/// reads), closes its sending side, then records what the client sent until it hangs up. RESP
+/// parsing has no socket-free entry point; this is the smallest real socket.
 final class ScriptedPeer: Sendable {
-    let path: String
+    let endpoint: RedisAddress.Endpoint
     private let received = Mutex<[UInt8]>([])
     private let finished = DispatchSemaphore(value: 0)
 
-    init(sending stream: [UInt8], pieceSizes: [Int] = [1, 3, 7, 2, 5]) throws {
-        let path = "/tmp/cairn-resp-\(UUID().uuidString.prefix(8)).sock"
-        self.path = path
-        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard listener >= 0, bound == 0, listen(listener, 1) == 0 else { throw POSIXError(.EADDRINUSE) }
+    /// The Unix socket's path ("" over TCP).
+    var path: String {
+        if case .unix(let path) = endpoint { return path }
+        return ""
+    }
+
+    init(sending stream: [UInt8], pieceSizes: [Int] = [1, 3, 7, 2, 5], overTCP: Bool = false) throws {
+        let (listener, endpoint) = try overTCP ? Self.listenOnLoopback() : Self.listenOnUnixSocket()
+        self.endpoint = endpoint
+        let path = self.path
         DispatchQueue.global().async { [self] in
             let connection = accept(listener, nil, nil)
             close(listener)
-            unlink(path)
+            if !path.isEmpty { unlink(path) }
             var sent = 0, piece = 0
             while sent < stream.count {
                 let size = min(stream.count - sent, pieceSizes[piece % pieceSizes.count])
@@ -47,6 +46,35 @@ final class ScriptedPeer: Sendable {
             close(connection)
             finished.signal()
         }
+    }
+
+    private static func listenOnUnixSocket() throws -> (Int32, RedisAddress.Endpoint) {
+        let path = "/tmp/cairn-resp-\(UUID().uuidString.prefix(8)).sock"
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard listener >= 0, bound == 0, listen(listener, 1) == 0 else { throw POSIXError(.EADDRINUSE) }
+        return (listener, .unix(path: path))
+    }
+
+    /// A listener on a free port of 127.0.0.1 (port 0: the kernel picks one).
+    private static func listenOnLoopback() throws -> (Int32, RedisAddress.Endpoint) {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
+        }
+        guard listener >= 0, bound, listen(listener, 1) == 0 else { throw POSIXError(.EADDRINUSE) }
+        return (listener, .tcp(host: "127.0.0.1", port: Int(UInt16(bigEndian: address.sin_port))))
     }
 
     /// What the client sent, once it has closed the connection.
