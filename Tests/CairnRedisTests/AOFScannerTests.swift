@@ -85,6 +85,54 @@ import Testing
         }
     }
 
+    /// A bulk header announcing a huge length kept the rest of the file in memory, however long
+    /// (and a real 200 MB value was held whole). Headers are read, arguments skipped by their
+    /// length: on files of a few hundred MiB (sparse, so cheap) the scanner reads about one window.
+    @Test func argumentsAreSkippedNotHeld() throws {
+        let ping = Array("*1\r\n$4\r\nPING\r\n".utf8)
+        let endless = Array("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$99999999999999\r\n".utf8)
+        let tooLong = try TemporaryFile(ping + endless)
+        truncate(tooLong.url.path, 256 << 20)
+        let (cut, read) = try Self.bytesReadByThisThread {
+            try tooLong.withDescriptor { try AOFScanner.completeLength(fd: $0, limit: 256 << 20) }
+        }
+        #expect(cut == Int64(ping.count))
+        #expect(read < 2 << 20, "read \(read) bytes of a 256 MiB file")
+
+        let valueLength: Int64 = 200 << 20
+        let header = Array("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$\(valueLength)\r\n".utf8)
+        let large = try TemporaryFile(header)
+        let tail = [13, 10] + ping
+        let written = try large.withWritableDescriptor { descriptor in
+            tail.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(Int64(header.count) + valueLength)) }
+        }
+        #expect(written == tail.count)
+        let size = Int64(header.count) + valueLength + Int64(tail.count)
+        let (whole, readOfLarge) = try Self.bytesReadByThisThread {
+            try large.withDescriptor { try AOFScanner.completeLength(fd: $0, limit: size) }
+        }
+        #expect(whole == size, "the SET of a 200 MiB value and the PING after it are complete")
+        #expect(readOfLarge < 3 << 20, "read \(readOfLarge) bytes of a 200 MiB file")
+        let (cutInValue, _) = try Self.bytesReadByThisThread {
+            try large.withDescriptor { try AOFScanner.completeLength(fd: $0, limit: size - Int64(ping.count) - 1) }
+        }
+        #expect(cutInValue == 0, "the SET ends past the limit")
+    }
+
+    /// What `body` returns and the bytes this thread read meanwhile (`rchar` of
+    /// /proc/thread-self/io: read(2) and pread(2) alike, and unlike peak memory, not shared with the
+    /// tests running beside this one).
+    static func bytesReadByThisThread<T>(_ body: () throws -> T) throws -> (T, Int) {
+        func readSoFar() throws -> Int {
+            let text = try String(contentsOfFile: "/proc/thread-self/io", encoding: .utf8)
+            let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("rchar:") })
+            return try #require(Int(line.dropFirst("rchar:".count).trimmingCharacters(in: .whitespaces)))
+        }
+        let before = try readSoFar()
+        let value = try body()
+        return (value, try readSoFar() - before)
+    }
+
     @Test func anRDBPreambleIsNotScanned() throws {
         let base = Fixture.appendOnlyDirectory.appendingPathComponent("appendonly.aof.2.base.rdb")
         #expect(try withDescriptor(base) { try AOFScanner.completeLength(fd: $0, limit: 1000) } == 1000)

@@ -39,6 +39,14 @@ final class TemporaryFile {
         return try body(descriptor)
     }
 
+    /// Runs `body` with a descriptor open for writing.
+    func withWritableDescriptor<T>(_ body: (Int32) throws -> T) throws -> T {
+        let descriptor = open(url.path, O_WRONLY)
+        guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown) }
+        defer { close(descriptor) }
+        return try body(descriptor)
+    }
+
     deinit { try? FileManager.default.removeItem(at: directory) }
 }
 
