@@ -383,17 +383,21 @@ public final class Catalog: @unchecked Sendable {
                   rawLength: Int32(query.int64(5)), frameOffset: Int32(query.int64(6)))
     }
 
+    /// Sums of sizes are taken with `CAST(total(x) AS INTEGER)`, not `sum(x)`: the catalog is a
+    /// cache anyone with the repository can damage or forge, and SQLite's `sum` fails the whole
+    /// query with "integer overflow" where the sizes add up past Int64, while `total` adds in
+    /// floating point (exact below 2^53, 8 PiB) and the cast makes a larger sum Int64.max.
     public func statistics() throws -> CatalogStatistics {
         try locked {
-            let packs = try connection.statement("SELECT count(*), coalesce(sum(size), 0) FROM packs")
+            let packs = try connection.statement("SELECT count(*), CAST(total(size) AS INTEGER) FROM packs")
             _ = try packs.step()
             let packCount = Int(packs.int64(0)), packBytes = packs.int64(1)
-            let chunks = try connection.statement("SELECT count(*), coalesce(sum(raw_length), 0) FROM chunks")
+            let chunks = try connection.statement("SELECT count(*), CAST(total(raw_length) AS INTEGER) FROM chunks")
             _ = try chunks.step()
             let chunkCount = Int(chunks.int64(0)), raw = chunks.int64(1)
             // A blob holding a frame of several chunks counts once.
             let blobs = try connection.statement("""
-                SELECT coalesce(sum(stored), 0) FROM (SELECT max(stored_length) AS stored FROM chunks GROUP BY pack, offset)
+                SELECT CAST(total(stored) AS INTEGER) FROM (SELECT max(stored_length) AS stored FROM chunks GROUP BY pack, offset)
                 """)
             _ = try blobs.step()
             let stored = blobs.int64(0)
@@ -405,10 +409,11 @@ public final class Catalog: @unchecked Sendable {
     }
 
     /// The pack bytes and the snapshot count: what a monitor graphs after every run. Two small
-    /// tables, where `statistics` scans every chunk (0.4 s for a 7-night medium catalog).
+    /// tables, where `statistics` scans every chunk (0.4 s for a 7-night medium catalog). The
+    /// bytes are summed as in `statistics`, at most Int64.max.
     public func totals() throws -> (packBytes: Int64, snapshotCount: Int) {
         try locked {
-            let packs = try connection.statement("SELECT coalesce(sum(size), 0) FROM packs")
+            let packs = try connection.statement("SELECT CAST(total(size) AS INTEGER) FROM packs")
             _ = try packs.step()
             let snapshots = try connection.statement("SELECT count(*) FROM snapshots")
             _ = try snapshots.step()

@@ -23,7 +23,13 @@ public struct RepositoryStatistics: Sendable, Codable {
     public static func compute(_ repository: Repository) throws -> RepositoryStatistics {
         let catalog = try repository.catalog.statistics()
         let snapshots = try repository.snapshots()
-        let logical = snapshots.reduce(Int64(0)) { $0 + $1.document.summary.bytes }
+        // A snapshot's size is what its document says, and any key holder can write one (a
+        // damaged catalog holds copies too): each counts at least 0, and the sum is at most
+        // Int64.max rather than a trap.
+        let logical = snapshots.reduce(Int64(0)) { total, snapshot in
+            let (sum, overflow) = total.addingReportingOverflow(max(0, snapshot.document.summary.bytes))
+            return overflow ? .max : sum
+        }
         return RepositoryStatistics(
             snapshots: snapshots.count, logicalBytes: logical, uniqueBytes: catalog.rawChunkBytes,
             storedBlobBytes: catalog.storedChunkBytes, packBytes: catalog.packBytes, packs: catalog.packCount,

@@ -97,6 +97,43 @@ struct DamagedObjectTests {
         #expect(pruned.status == 0 || pruned.status == 7, "\(pruned.stderr)")
     }
 
+    /// The catalog is a cache anyone with the repository can damage or forge. Sizes that add up
+    /// past Int64 made `stats` fail with SQLite's "integer overflow" (pack and chunk sums) or
+    /// trap (snapshot sizes, added in Swift); the sums stop at Int64.max.
+    @Test func statsOfAForgedCatalogWithHugeSizesDoesNotOverflow() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/a.bin", TreeFixtures.bytes(count: 100_000, seed: 27))
+        _ = try cairn.backup([source])
+        try TreeFixtures.write(source + "/b.bin", TreeFixtures.bytes(count: 100_000, seed: 28))
+        _ = try cairn.backup([source])
+        let forge = """
+            import json, sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.execute("UPDATE packs SET size = 9223372036854775807")
+            db.execute("UPDATE chunks SET raw_length = 9223372036854775807, stored_length = 9223372036854775807")
+            for id, document in db.execute("SELECT id, document FROM snapshots").fetchall():
+                snapshot = json.loads(document)
+                snapshot["summary"]["bytes"] = 9223372036854775807
+                db.execute("UPDATE snapshots SET document = ? WHERE id = ?", (json.dumps(snapshot).encode(), id))
+            db.commit()
+            """
+        let forged = Spawn.wait(try Spawn.start("/usr/bin/python3", ["-c", forge, cairn.repository + "/cache/catalog.sqlite"]))
+        try #require(forged.status == 0)
+
+        let stats = try cairn.run(["stats", "--json"])
+        #expect(!stats.signaled, "ended by signal \(stats.status)")
+        #expect(stats.status == 0, "\(stats.stderr)")
+        let values = try #require(stats.json as? [String: Any], "\(stats.stdout)")
+        #expect(values["snapshots"] as? Int == 2)
+        for key in ["logical_bytes", "unique_bytes", "stored_bytes", "pack_bytes"] {
+            #expect(values[key] as? Int64 == .max, "\(key): \(values[key] ?? "none")")
+        }
+        try cairn.ok(["stats"])
+    }
+
     /// Before: repair index re-indexed the packs but left the damaged index object, so check kept
     /// failing and prune kept refusing, each sending the user back to repair index.
     @Test func repairIndexRemovesADamagedIndexOnceItsPacksAreIndexedAgain() throws {

@@ -123,6 +123,20 @@ import Testing
         #expect(try catalog.markedEntries(inPack: PackID(id(1001))).map(\.chunk) == [ChunkID(id(1)), ChunkID(id(3))])
     }
 
+    /// Pack sizes a forged or damaged catalog holds (any Int64 fits the column) made SQLite's
+    /// sum fail with "integer overflow", and `cairn stats` and every run's metrics with it; the
+    /// sums stop at Int64.max.
+    @Test func sizesThatAddUpPastInt64AreReportedAsItsMaximum() throws {
+        let catalog = try Catalog.inMemory()
+        var forged = [pack(1, chunks: [1, 2]), pack(2, chunks: [3])]
+        for index in forged.indices { forged[index].size = .max }
+        try catalog.write { try $0.insertIndex(IndexID(id(1)), packs: forged) }
+        let statistics = try catalog.statistics()
+        #expect(statistics.packBytes == .max && statistics.packCount == 2)
+        #expect(statistics.rawChunkBytes == 600 && statistics.storedChunkBytes == 300, "sums that fit stay exact")
+        #expect(try catalog.totals().packBytes == .max)
+    }
+
     @Test func garbageFileIsReportedAsDamaged() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-\(UUID().uuidString).sqlite").path
         defer { unlink(path) }
