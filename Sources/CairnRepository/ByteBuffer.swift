@@ -45,6 +45,10 @@ struct ByteReader {
     let bytes: [UInt8]
     var position: Int
     let what: String
+    /// Set when a read failed because the bytes ended: at least how many more it needed (a
+    /// varint may need more still). Nil when a read failed because what was there is malformed.
+    /// A reader of a stream cut into blobs (`TreeReader`) loads another blob only in the first case.
+    private(set) var shortfall: Int?
 
     init(_ bytes: [UInt8], what: String, position: Int = 0) {
         self.bytes = bytes
@@ -55,18 +59,23 @@ struct ByteReader {
     var remaining: Int { bytes.count - position }
     var isAtEnd: Bool { position >= bytes.count }
 
-    private func truncated() -> RepositoryError {
-        RepositoryError(.integrity, "\(what) is truncated or malformed at byte \(position)")
+    private mutating func truncated(needing count: Int) -> RepositoryError {
+        shortfall = count - remaining
+        return RepositoryError(.integrity, "\(what) is truncated or malformed at byte \(position)")
+    }
+
+    private func malformed() -> RepositoryError {
+        RepositoryError(.integrity, "\(what) is malformed at byte \(position)")
     }
 
     mutating func u8() throws -> UInt8 {
-        guard position < bytes.count else { throw truncated() }
+        guard position < bytes.count else { throw truncated(needing: 1) }
         defer { position += 1 }
         return bytes[position]
     }
 
     mutating func u32() throws -> UInt32 {
-        guard remaining >= 4 else { throw truncated() }
+        guard remaining >= 4 else { throw truncated(needing: 4) }
         var value: UInt32 = 0
         for index in 0..<4 { value |= UInt32(bytes[position + index]) << UInt32(8 * index) }
         position += 4
@@ -74,7 +83,7 @@ struct ByteReader {
     }
 
     mutating func u64() throws -> UInt64 {
-        guard remaining >= 8 else { throw truncated() }
+        guard remaining >= 8 else { throw truncated(needing: 8) }
         var value: UInt64 = 0
         for index in 0..<8 { value |= UInt64(bytes[position + index]) << UInt64(8 * index) }
         position += 8
@@ -86,7 +95,7 @@ struct ByteReader {
         var shift: UInt64 = 0
         while true {
             let byte = try u8()
-            guard shift < 64 else { throw truncated() }
+            guard shift < 64 else { throw malformed() }
             value |= UInt64(byte & 0x7f) << shift
             if byte < 0x80 { return value }
             shift += 7
@@ -100,18 +109,18 @@ struct ByteReader {
 
     mutating func lengthPrefixedBytes() throws -> [UInt8] {
         let count = try varint()
-        guard count <= UInt64(remaining) else { throw truncated() }
+        guard count <= UInt64(remaining) else { throw truncated(needing: Int(clamping: count)) }
         return try raw(Int(count))
     }
 
     mutating func raw(_ count: Int) throws -> [UInt8] {
-        guard count <= remaining else { throw truncated() }
+        guard count <= remaining else { throw truncated(needing: count) }
         defer { position += count }
         return Array(bytes[position..<(position + count)])
     }
 
     mutating func hash() throws -> Hash256 {
-        guard remaining >= 32 else { throw truncated() }
+        guard remaining >= 32 else { throw truncated(needing: 32) }
         defer { position += 32 }
         return bytes.withUnsafeBytes { Hash256(bytes: UnsafeRawBufferPointer(rebasing: $0[position..<(position + 32)])) }
     }

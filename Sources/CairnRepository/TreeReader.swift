@@ -42,13 +42,21 @@ public final class TreeReader {
         return value
     }
 
+    /// The longest node record `next` reads. Cairn's are a few KiB at most (the path and the link
+    /// target come from the file system, which bounds each by PATH_MAX, 4096); one announcing
+    /// more is malformed, rather than a reason to load blob after blob.
+    static let maximumRecordLength = 1 << 20
+
     /// The next node, or nil at the end. Skips any chunk ids of the previous file not read.
+    ///
+    /// A record cut by the end of a blob goes on in the next one, which is loaded then; a record
+    /// that is malformed (or would be longer than `maximumRecordLength`) fails where it is, before
+    /// any further blob is read: memory stays one record and the blobs it spans, and a damaged
+    /// blob is reported as such, not as whatever is wrong with the blobs after it.
     public func next() throws -> TreeNode? {
         if inChunkList { try skipChunks() }
         guard try ensure(1) else { return nil }
-        var want = 256
         while true {
-            _ = try ensure(want)
             var byteReader = ByteReader(buffer, what: "snapshot tree", position: position)
             do {
                 let node = try TreeNode.decode(from: &byteReader)
@@ -57,9 +65,14 @@ public final class TreeReader {
                 groupRemaining = 0
                 return node
             } catch {
-                // The record may continue in the next blob; once every blob is loaded it is malformed.
-                guard nextBlob < blobs.count else { throw error }
-                want *= 2
+                guard let shortfall = byteReader.shortfall else { throw error }
+                // The record runs from `position` past the end of the buffer, and then some.
+                let unread = buffer.count - position
+                guard shortfall <= Self.maximumRecordLength - unread else {
+                    throw RepositoryError(.integrity, "snapshot tree is malformed: a node record would be longer than "
+                                              + "\(Self.maximumRecordLength >> 20) MiB", cause: error)
+                }
+                guard try ensure(unread + shortfall) else { throw error }
             }
         }
     }
