@@ -44,7 +44,8 @@ public struct BackupRequest: Sendable {
 public struct BackupResult: Sendable {
     public var snapshot: SnapshotID
     public var summary: BackupSummary
-    /// Files that could not be read; the snapshot exists but lacks them.
+    /// Files that could not be read (the snapshot lacks them) or that changed while read (it
+    /// holds them as the warning says).
     public var warnings: [String]
     public var parent: SnapshotID?
 }
@@ -124,6 +125,7 @@ public struct BackupJob {
                         do {
                             let read = try reader.read(entry.source, name: node.pathString, into: tree, node: node)
                             if let rdb = reader.lastSummary { rdbFacts.read[node.pathString] = rdb }
+                            if let change = reader.lastChange { warnings.append("\(entry.source.string): \(change)") }
                             summary.bytes += read
                             summary.bytesRead += read
                         } catch let error as FileReadError {
@@ -348,12 +350,23 @@ struct HardLinkKey: Hashable {
 extension TreeNode {
     /// A node carrying the metadata of a walk entry (kind set to file or directory; callers adjust).
     init(_ entry: WalkEntry) {
-        let info = entry.info
-        self.init(kind: info.isDirectory ? .directory : .file, path: entry.path,
-                  mode: UInt32(info.st_mode & 0o7777), uid: info.st_uid, gid: info.st_gid,
-                  size: info.isRegularFile ? Int64(info.st_size) : 0,
-                  modificationSeconds: Int64(info.st_mtim.tv_sec), modificationNanoseconds: Int32(info.st_mtim.tv_nsec),
-                  changeSeconds: Int64(info.st_ctim.tv_sec), changeNanoseconds: Int32(info.st_ctim.tv_nsec),
-                  inode: UInt64(info.st_ino), device: UInt64(info.st_dev))
+        self.init(kind: entry.info.isDirectory ? .directory : .file, path: entry.path, mode: 0, uid: 0, gid: 0, size: 0,
+                  modificationSeconds: 0, modificationNanoseconds: 0, changeSeconds: 0, changeNanoseconds: 0,
+                  inode: 0, device: 0)
+        refresh(from: entry.info)
+    }
+
+    /// Takes the metadata of `info` (kind and path stay).
+    mutating func refresh(from info: stat) {
+        mode = UInt32(info.st_mode & 0o7777)
+        uid = info.st_uid
+        gid = info.st_gid
+        size = info.isRegularFile ? Int64(info.st_size) : 0
+        modificationSeconds = Int64(info.st_mtim.tv_sec)
+        modificationNanoseconds = Int32(info.st_mtim.tv_nsec)
+        changeSeconds = Int64(info.st_ctim.tv_sec)
+        changeNanoseconds = Int32(info.st_ctim.tv_nsec)
+        inode = UInt64(info.st_ino)
+        device = UInt64(info.st_dev)
     }
 }

@@ -25,6 +25,8 @@ final class FileChunkReader {
     var validateRDBs = false
     /// The summary of the last file read, when it was a valid RDB.
     private(set) var lastSummary: RDBSummary?
+    /// How the last file read changed while it was read (a warning), or nil.
+    private(set) var lastChange: String?
 
     init(repository: Repository, blobs: BlobWriter, progress: WorkProgress, faults: FaultInjector) {
         self.repository = repository
@@ -43,32 +45,35 @@ final class FileChunkReader {
 
     /// Reads the file at `source`, writes `node` and its chunk list to `tree`; returns bytes read.
     /// `name` is how messages call the file (its path in the snapshot).
+    ///
+    /// The node takes the opened file's `fstat` (the walk's `lstat` may be of a file since
+    /// replaced), and the snapshot holds exactly the size that gave, as GNU tar does: a file that
+    /// grows while it is read is cut there, one that shrinks is padded with zeros. Either way, and
+    /// when its time changed, `lastChange` says how; its new size and time make the next backup
+    /// read it again.
     func read(_ source: SystemPath, name: String, into tree: TreeWriter, node: TreeNode) throws -> Int64 {
         lastSummary = nil
-        let fd = source.withCString { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
+        lastChange = nil
+        // O_NONBLOCK: a FIFO put in the file's place must not block the backup at open.
+        let fd = source.withCString { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) }
         guard fd >= 0 else { throw FileReadError(message: "cannot open: \(errnoMessage(errno))") }
         defer { close(fd) }
+        var opened = stat()
+        guard fstat(fd, &opened) == 0 else { throw FileReadError(message: "cannot stat: \(errnoMessage(errno))") }
+        guard opened.isRegularFile else { throw FileReadError(message: "skipped: no longer a regular file") }
+        var node = node
+        node.refresh(from: opened)
         posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+        var file = SizedRead(fd: fd, size: node.size, path: source.string)
+        defer { lastChange = file.change(since: opened) }
         let namedRDB = name.hasSuffix(".rdb")
         if (validateRDBs && namedRDB) || (node.size >= 64 && Self.looksLikeRDB(fd)) {
-            let (bytes, summary) = try readRDB(fd, name: name, into: tree, node: node, strict: validateRDBs,
-                                               allowTrailingData: !namedRDB)
+            let (bytes, summary) = try readRDB(name: name, into: tree, node: node, sizeKnown: true, strict: validateRDBs,
+                                               allowTrailingData: !namedRDB) { try file.fill($0) }
             lastSummary = summary
             return bytes
         }
-        var started = false
-        return try consume(into: tree, node: node) { space in
-            while true {
-                let got = Glibc.read(fd, space.baseAddress!, space.count)
-                if got >= 0 {
-                    started = true
-                    return got
-                }
-                if errno == EINTR { continue }
-                if started { throw EngineError(.failure, "\(source.string) could not be read to the end: \(errnoMessage(errno))") }
-                throw FileReadError(message: "cannot read: \(errnoMessage(errno))")
-            }
-        }
+        return try consume(into: tree, node: node) { try file.fill($0) }
     }
 
     /// Chunks and stores what `fill` produces (it returns 0 at the end) as the content of `node`,
@@ -113,5 +118,64 @@ final class FileChunkReader {
         }
         try tree.endChunks()
         return total
+    }
+}
+
+/// A file read as its `fstat` at open described it: exactly `size` bytes, whatever it does meanwhile.
+struct SizedRead {
+    let fd: Int32
+    let size: Int64
+    let path: String
+    private(set) var offset: Int64 = 0
+    /// Where the file ended, when it ended before `size`.
+    private(set) var endedAt: Int64?
+
+    init(fd: Int32, size: Int64, path: String) {
+        self.fd = fd
+        self.size = size
+        self.path = path
+    }
+
+    /// Fills `space` with the next bytes, zeros past where the file ended, 0 at `size`. A read
+    /// error before the first byte leaves the file out of the snapshot; after it, fails the backup
+    /// (the file's node is in the tree by then).
+    mutating func fill(_ space: UnsafeMutableRawBufferPointer) throws -> Int {
+        let wanted = Int(min(Int64(space.count), size - offset))
+        guard wanted > 0 else { return 0 }
+        if endedAt == nil {
+            while true {
+                let got = Glibc.read(fd, space.baseAddress!, wanted)
+                if got > 0 {
+                    offset += Int64(got)
+                    return got
+                }
+                if got == 0 {
+                    endedAt = offset
+                    break
+                }
+                if errno == EINTR { continue }
+                if offset > 0 { throw EngineError(.failure, "\(path) could not be read to the end: \(errnoMessage(errno))") }
+                throw FileReadError(message: "cannot read: \(errnoMessage(errno))")
+            }
+        }
+        space.baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: wanted)
+        offset += Int64(wanted)
+        return wanted
+    }
+
+    /// What differs from `opened` now that the file has been read, as a warning; nil if nothing.
+    func change(since opened: stat) -> String? {
+        var now = stat()
+        if let endedAt {
+            return "shrank from \(size) to \(endedAt) bytes while it was read; the snapshot holds it padded with zeros to \(size) bytes"
+        }
+        guard fstat(fd, &now) == 0 else { return nil }
+        if now.st_size > size {
+            return "grew from \(size) to \(now.st_size) bytes while it was read; the snapshot holds its first \(size) bytes"
+        }
+        if now.st_mtim.tv_sec != opened.st_mtim.tv_sec || now.st_mtim.tv_nsec != opened.st_mtim.tv_nsec {
+            return "changed while it was read; the snapshot may hold a mix of old and new content"
+        }
+        return nil
     }
 }

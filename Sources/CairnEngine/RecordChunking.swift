@@ -12,21 +12,6 @@ extension FileChunkReader {
         return count == 7 && head == Array("REDIS00".utf8)
     }
 
-    /// Chunks an RDB file at key-record boundaries (see `RecordCutter`); bytes after the RDB (an
-    /// AOF with an RDB preamble, when `allowTrailingData`) are cut generically. A file the reader
-    /// cannot parse throws when `strict`, else it is stored with generic chunking from where the
-    /// records stopped. Writes `node` first; returns bytes read and the summary of a valid RDB.
-    func readRDB(_ fd: Int32, name: String, into tree: TreeWriter, node: TreeNode, strict: Bool,
-                 allowTrailingData: Bool) throws -> (bytes: Int64, summary: RDBSummary?) {
-        try readRDB(name: name, into: tree, node: node, sizeKnown: true, strict: strict, allowTrailingData: allowTrailingData) { buffer in
-            while true {
-                let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
-                if count >= 0 { return count }
-                if errno != EINTR { throw EngineError(.failure, "\(name) could not be read to the end: \(errnoMessage(errno))") }
-            }
-        }
-    }
-
     /// Chunks an RDB coming from `fill` (0 at the end) at key-record boundaries while walking it.
     /// `strict`: the bytes must be a valid RDB (followed by more only when `allowTrailingData`), or
     /// it throws; otherwise what cannot be parsed is stored with generic chunking. Without

@@ -170,7 +170,8 @@ struct BackupCommand: ParsableCommand {
                         + "(\(Rendering.size(Int64(rate)))/s)")
         }
         if !result.warnings.isEmpty {
-            throw CLIError(.partial, "\(result.warnings.count) path(s) could not be read; snapshot \(result.snapshot.short) lacks them")
+            throw CLIError(.partial, "snapshot \(result.snapshot.short) saved with \(result.warnings.count) warning(s): "
+                           + "path(s) it lacks or that changed while they were read, listed above")
         }
     }
 }

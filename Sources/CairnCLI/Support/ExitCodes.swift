@@ -5,7 +5,7 @@ public enum ExitCodes {
     public static let table: [(code: Int32, category: FailureCategory?, meaning: String)] = [
         (0, nil, "success"),
         (1, .failure, "failure (I/O error, unexpected condition)"),
-        (3, .partial, "snapshot written, but some files could not be read"),
+        (3, .partial, "snapshot written, but some files could not be read or changed while read"),
         (4, .inputNotFound, "a path to back up does not exist or cannot be read"),
         (5, .targetConflict, "restore target is a file, or files exist there (use --force)"),
         (6, .noSpace, "no space left on a device"),
