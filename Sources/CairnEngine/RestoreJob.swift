@@ -77,9 +77,15 @@ public struct RestoreJob {
         }
         let matcher = IncludeMatcher(globs: request.includes)
         try preflight(target: target, matcher: matcher)
-        let createdTarget = target.lstat() == nil
-        if createdTarget {
+        // The snapshot's root gives its mode, owner and time to a target this restore creates, and
+        // to one an earlier restore created and did not finish (the marker says so): else the
+        // retry an interruption asks for would leave it 0700 and root's, shut to a Redis that runs
+        // as redis. A directory that was there before keeps its own.
+        let marker = target.appending(Array(Self.unfinishedMarker.utf8))
+        let createdTarget = target.lstat() == nil || marker.lstat() != nil
+        if target.lstat() == nil {
             try makeDirectories(target)
+            try writeMarker(marker)
         }
         var result = RestoreResult()
         let writer = RestoreWriter(target: target, request: request, repository: repository, progress: progress)
@@ -147,12 +153,26 @@ public struct RestoreJob {
             progress.finishFile(node.pathString)
         }
         if let file = waiting { try restore(file, writer: writer, result: &result) }
+        if createdTarget { _ = marker.withCString { unlink($0) } }
         // Directory metadata last, deepest first, so writing into them does not change their mtime.
         for (path, node) in directories.reversed() {
             writer.applyMetadata(path, node: node, result: &result)
         }
         if !writer.ownershipWarning.isEmpty { result.warnings.append(writer.ownershipWarning) }
         return result
+    }
+
+    /// The file a restore writes first in a target it creates and removes last: a restore that
+    /// finds it finishes one that did not, and gives the target the snapshot root's metadata.
+    public static let unfinishedMarker = "CAIRN-RESTORE-UNFINISHED"
+
+    private func writeMarker(_ marker: SystemPath) throws {
+        let text = "cairn restore of snapshot \(snapshot.id.short) into this directory has not finished: "
+            + "run it again with --force to finish it, or remove the directory.\n"
+        let fd = marker.withCString { open($0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
+        guard fd >= 0 else { throw EngineError(.failure, "cannot create \(marker.string): \(errnoMessage(errno))") }
+        defer { close(fd) }
+        _ = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
     }
 
     /// What a restore stopped by `RestoreRequest.shouldStop` throws.
