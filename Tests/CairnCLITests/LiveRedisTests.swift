@@ -42,6 +42,27 @@ struct LiveRedisTests {
         try cairn.ok(["drill", "latest"])
     }
 
+    /// Keys that never reached the AOF (`DEBUG POPULATE` writes none) would be lost when the server
+    /// restarts, since it loads its AOF: the drill, which loads the captured AOF on its own too,
+    /// says so (and passes: the RDB is whole). After a BGREWRITEAOF the AOF holds them all.
+    @Test func drillWarnsWhenTheAOFDoesNotHoldTheDataset() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let redis = try LiveRedis(directory: scratch.path("data"), appendOnly: true)
+        try redis.loadDataset()
+        _ = try redis.cli(["DEBUG", "POPULATE", "5000", "populated:"])
+        _ = try cairn.backup([], extra: ["--redis", redis.url])
+        let warned = try cairn.ok(["drill", "latest", "--json"])
+        #expect(warned.stderr.contains("db0: 812 keys in the AOF, 5812 in the RDB"), "\(warned.stderr)")
+        let warnings = try #require(warned.json as? [String: Any])["warnings"] as? [String]
+        #expect(warnings?.count == 1)
+
+        _ = try redis.cli(["BGREWRITEAOF"])
+        _ = try cairn.backup([], extra: ["--redis", redis.url])
+        let clean = try cairn.ok(["drill", "latest"])
+        #expect(!clean.stderr.contains("warning"), "\(clean.stderr)")
+    }
+
     /// The RDB pulled over the replication protocol holds the same dataset as the one BGSAVE wrote,
     /// in both transfer forms (`$<length>` from disk, and diskless `$EOF:<mark>`).
     @Test(arguments: ["no", "yes"])

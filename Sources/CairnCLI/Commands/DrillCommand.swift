@@ -37,6 +37,7 @@ struct DrillCommand: ParsableCommand {
             var object: [String: Any] = ["snapshot_id": chosen.id.hex, "passed": result.passed, "rdb": result.rdb.description,
                                          "seconds": result.seconds]
             if let aof = result.aofKeys { object["aof_keys"] = aof.keys.sorted().map { "db\($0)=\(aof[$0]!)" }.joined(separator: ",") }
+            object["warnings"] = result.aofWarning.map { [$0] } ?? []
             Console.json(object)
         } else {
             Console.out("drill of snapshot \(chosen.id.short): RDB loaded, \(result.rdb.description)" + (result.rdb.matches ? "" : " — MISMATCH"))
@@ -45,6 +46,7 @@ struct DrillCommand: ParsableCommand {
             }
             Console.out(result.passed ? "drill passed in \(String(format: "%.1f", result.seconds))s" : "drill FAILED")
         }
+        if let warning = result.aofWarning { Console.error("cairn: warning: \(warning)") }
         if !result.passed {
             throw CLIError(.integrity, "the snapshot's key counts do not match after loading (\(result.rdb.description))")
         }
