@@ -29,7 +29,8 @@ public struct CairnCommand: ParsableCommand {
           CAIRN_PASSWORD_COMMAND  command that prints the password
           CAIRN_PASSWORD_COMMAND_TIMEOUT
                                   seconds it may run before it and what it
-                                  started are killed (default 60)
+                                  started are killed (default 60; not
+                                  timed when run from a terminal)
           CAIRN_NEW_PASSWORD_FILE new password for `key add` / `key passwd`
                                   without a terminal
           CAIRN_CACHE_DIR         where catalogs are cached

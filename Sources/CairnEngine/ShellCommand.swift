@@ -26,9 +26,13 @@ public enum ShellCommand {
     /// of its own, so when the time runs out SIGKILL reaches everything it started there too: a
     /// `sleep` or a vault client left behind would keep the output open, and a run that waits for
     /// it (nightly cron) would wait for ever.
-    public static func output(of command: String, timeout: Duration) throws -> Outcome {
-        let deadline = ContinuousClock.now + timeout
-        let (pid, readEnd) = try spawnCapturingOutput(command)
+    ///
+    /// With no `timeout` it runs in this process's group and is waited for as long as it takes:
+    /// for a person at a terminal, whose command may prompt there (a process group in the
+    /// background of a terminal is stopped when it reads it) and who can press Ctrl-C.
+    public static func output(of command: String, timeout: Duration?) throws -> Outcome {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        let (pid, readEnd) = try spawnCapturingOutput(command, newGroup: timeout != nil)
         defer { close(readEnd) }
         let captured: [UInt8]?
         do {
@@ -44,14 +48,14 @@ public enum ShellCommand {
             let result = waitpid(pid, &status, WNOHANG)
             if result == pid { return .exited(status: exitStatus(status), output: output) }
             if result < 0 && errno != EINTR { throw EngineError(.failure, "waitpid failed: \(errnoMessage(errno))") }
-            guard milliseconds(until: deadline) != nil else { return killGroup(of: pid) }
+            if let deadline, milliseconds(until: deadline) == nil { return killGroup(of: pid) }
             usleep(10_000)
         }
     }
 
-    /// Starts the command in a new process group with its standard output on a pipe; returns
-    /// its pid and the pipe's read end.
-    private static func spawnCapturingOutput(_ command: String) throws -> (pid_t, Int32) {
+    /// Starts the command (in a new process group when `newGroup`) with its standard output on a
+    /// pipe; returns its pid and the pipe's read end.
+    private static func spawnCapturingOutput(_ command: String, newGroup: Bool) throws -> (pid_t, Int32) {
         var ends: [Int32] = [-1, -1]
         guard pipe(&ends) == 0 else { throw EngineError(.failure, "cannot make a pipe: \(errnoMessage(errno))") }
         // Both ends close on exec (pipe2 is not imported): the command gets the write end only as
@@ -65,13 +69,13 @@ public enum ShellCommand {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setpgroup(&attributes, 0)
+        if newGroup { posix_spawnattr_setpgroup(&attributes, 0) }
         // No signal blocked, as from a shell: a caller on a pool thread blocks some, and the
         // command would inherit that.
         var unblocked = sigset_t()
         sigemptyset(&unblocked)
         posix_spawnattr_setsigmask(&attributes, &unblocked)
-        posix_spawnattr_setflags(&attributes, Int16(Int32(POSIX_SPAWN_SETPGROUP) | Int32(POSIX_SPAWN_SETSIGMASK)))
+        posix_spawnattr_setflags(&attributes, Int16((newGroup ? Int32(POSIX_SPAWN_SETPGROUP) : 0) | Int32(POSIX_SPAWN_SETSIGMASK)))
         do {
             return (try spawn(command, actions: &actions, attributes: &attributes), ends[0])
         } catch {
@@ -82,10 +86,16 @@ public enum ShellCommand {
 
     /// What arrives on `descriptor` until its writers close it (up to `maximumOutput` bytes kept),
     /// or nil if `deadline` passes first.
-    private static func readToEnd(_ descriptor: Int32, before deadline: ContinuousClock.Instant) throws -> [UInt8]? {
+    private static func readToEnd(_ descriptor: Int32, before deadline: ContinuousClock.Instant?) throws -> [UInt8]? {
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
-        while let wait = milliseconds(until: deadline) {
+        while true {
+            // poll's -1: no limit.
+            var wait: Int32 = -1
+            if let deadline {
+                guard let left = milliseconds(until: deadline) else { return nil }
+                wait = left
+            }
             var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
             let ready = poll(&poller, 1, wait)
             if ready < 0 && errno != EINTR { throw EngineError(.failure, "poll failed: \(errnoMessage(errno))") }
@@ -95,7 +105,6 @@ public enum ShellCommand {
             if got < 0 && errno != EINTR { throw EngineError(.failure, "cannot read the command's output: \(errnoMessage(errno))") }
             if got > 0 { output += chunk[0..<min(got, max(0, maximumOutput - output.count))] }
         }
-        return nil
     }
 
     /// Milliseconds left until `deadline` (at least 1), nil once it has passed.

@@ -104,7 +104,7 @@ enum PasswordSource {
 
     private static func output(of command: String) throws -> String {
         let seconds = try commandTimeout()
-        switch try ShellCommand.output(of: command, timeout: .seconds(seconds)) {
+        switch try ShellCommand.output(of: command, timeout: ownsTerminal ? nil : .seconds(seconds)) {
         case .timedOut:
             let shown = seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
             throw CLIError(.usage, "CAIRN_PASSWORD_COMMAND did not finish within \(shown) s and was stopped",
@@ -115,6 +115,18 @@ enum PasswordSource {
         case .exited(_, let output):
             return String(decoding: output, as: UTF8.self)
         }
+    }
+
+    /// True when standard input is a terminal and this process is in its foreground: a person is
+    /// there to answer the command's prompt and to press Ctrl-C, so it shares the terminal and has
+    /// no time limit. (In a process group of its own it would be stopped at its first prompt, by
+    /// SIGTTIN or SIGTTOU.)
+    private static var ownsTerminal: Bool {
+        guard isatty(0) == 1 else { return false }
+        let fd = open("/dev/tty", O_RDONLY | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return tcgetpgrp(fd) == getpgrp()
     }
 
     /// CAIRN_PASSWORD_COMMAND_TIMEOUT in seconds, or the default.
