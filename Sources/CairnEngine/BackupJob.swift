@@ -97,7 +97,7 @@ public struct BackupJob {
                     try tree.append(node)
                 case S_IFLNK:
                     node.kind = .symlink
-                    node.linkTarget = readLink(entry.source)
+                    node.linkTarget = entry.source.linkTarget()
                     summary.links += 1
                     try tree.append(node)
                 case S_IFREG:
@@ -259,14 +259,6 @@ public struct BackupJob {
             }
         }
         progress.setTotals(files: files, bytes: bytes)
-    }
-
-    private func readLink(_ path: SystemPath) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = path.withCString { source in
-            buffer.withUnsafeMutableBufferPointer { readlink(source, UnsafeMutableRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), $0.count) }
-        }
-        return count > 0 ? Array(buffer[0..<count]) : []
     }
 }
 

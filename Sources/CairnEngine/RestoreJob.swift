@@ -43,6 +43,9 @@ public struct RestoreResult: Sendable {
     public var directIOFiles = 0
     /// Existing files moved aside as `*.old`.
     public var movedAside: [String] = []
+    /// Files, symlinks and hard links an interrupted restore into the same target had already
+    /// put in place, kept as they are (counted in `files`, `links` and `bytes` too).
+    public var kept = 0
     /// Files that failed (damaged chunks, I/O errors); each was left out, not half-written.
     public var failures: [String] = []
     public var warnings: [String] = []
@@ -76,14 +79,17 @@ public struct RestoreJob {
                               hint: "choose a directory (it is created when missing)")
         }
         let matcher = IncludeMatcher(globs: request.includes)
-        try preflight(target: target, matcher: matcher)
-        // The snapshot's root gives its mode, owner and time to a target this restore creates, and
-        // to one an earlier restore created and did not finish (the marker says so): else the
-        // retry an interruption asks for would leave it 0700 and root's, shut to a Redis that runs
-        // as redis. A directory that was there before keeps its own.
+        // A target an earlier restore created and did not finish (the marker says so) is finished:
+        // what that restore put in place is kept, the rest restored.
         let marker = target.appending(Array(Self.unfinishedMarker.utf8))
-        let createdTarget = target.lstat() == nil || marker.lstat() != nil
-        if target.lstat() == nil {
+        let existed = target.lstat() != nil
+        let resuming = existed && marker.lstat() != nil
+        try preflight(target: target, matcher: matcher, resuming: resuming)
+        // The snapshot's root gives its mode, owner and time to a target this restore creates, or
+        // finishes: else the retry an interruption asks for would leave it 0700 and root's, shut to
+        // a Redis that runs as redis. A directory that was there before keeps its own.
+        let createdTarget = !existed || resuming
+        if !existed {
             try makeDirectories(target)
             try writeMarker(marker)
         }
@@ -111,6 +117,18 @@ public struct RestoreJob {
             }
             try paths.check(node)
             try ensureParent(of: node.path, target: target, matcher: matcher)
+            if resuming, node.kind != .directory, Self.alreadyRestored(destination, node, target: target) {
+                if node.kind == .file {
+                    result.files += 1
+                    result.bytes += node.size
+                    progress.addBytes(node.size)
+                } else {
+                    result.links += 1
+                }
+                result.kept += 1
+                progress.finishFile(node.pathString)
+                continue
+            }
             if node.kind == .hardlink, let file = waiting {
                 // The link's first name may be the waiting file.
                 waiting = nil
@@ -168,17 +186,39 @@ public struct RestoreJob {
 
     private func writeMarker(_ marker: SystemPath) throws {
         let text = "cairn restore of snapshot \(snapshot.id.short) into this directory has not finished: "
-            + "run it again with --force to finish it, or remove the directory.\n"
+            + "run the same restore again to finish it, or remove the directory.\n"
         let fd = marker.withCString { open($0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
         guard fd >= 0 else { throw EngineError(.failure, "cannot create \(marker.string): \(errnoMessage(errno))") }
         defer { close(fd) }
         _ = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
     }
 
+    /// Whether `destination` holds what `node` describes as a restore leaves it: each is written
+    /// under a temporary name and renamed into place complete, a file with its metadata set and
+    /// synced. So a file of the node's size and modification time, a symlink to its target, or a
+    /// hard link to its first name is done; anything else is restored (again).
+    static func alreadyRestored(_ destination: SystemPath, _ node: TreeNode, target: SystemPath) -> Bool {
+        guard let info = destination.lstat() else { return false }
+        switch node.kind {
+        case .file:
+            return info.isRegularFile && Int64(info.st_size) == node.size
+                && Int64(info.st_mtim.tv_sec) == node.modificationSeconds
+                && Int32(info.st_mtim.tv_nsec) == node.modificationNanoseconds
+        case .symlink:
+            return info.isSymlink && destination.linkTarget() == node.linkTarget
+        case .hardlink:
+            guard let first = target.appending(node.linkTarget).lstat() else { return false }
+            return info.isRegularFile && info.st_ino == first.st_ino && info.st_dev == first.st_dev
+        case .directory:
+            return info.isDirectory
+        }
+    }
+
     /// What a restore stopped by `RestoreRequest.shouldStop` throws.
     static func interrupted(target: String) -> EngineError {
         EngineError(.failure, "the restore was interrupted: files already restored stay under \(target); none is left half-written",
-                    hint: "restore again into an empty directory, or with --force (files in the way are moved aside as NAME.old)")
+                    hint: "run the same restore again to finish it, keeping what is in place (into a directory it did not "
+                        + "create, with --force: files in the way are moved aside as NAME.old)")
     }
 
     /// A file to restore, with a tree reader at its chunk list (its own when the restore is put off).
@@ -262,7 +302,7 @@ public struct RestoreJob {
     }
 
     /// Refuses, before writing anything, to overwrite files unless `force`.
-    private func preflight(target: SystemPath, matcher: IncludeMatcher) throws {
+    private func preflight(target: SystemPath, matcher: IncludeMatcher, resuming: Bool) throws {
         guard target.lstat() != nil, !request.force else { return }
         var conflicts: [String] = []
         var total = 0
@@ -271,6 +311,7 @@ public struct RestoreJob {
             guard !node.path.isEmpty, matcher.includes(node.path) else { continue }
             guard let existing = target.appending(node.path).lstat() else { continue }
             if existing.isDirectory && node.kind == .directory { continue }
+            if resuming && Self.alreadyRestored(target.appending(node.path), node, target: target) { continue }
             total += 1
             if conflicts.count < 5 { conflicts.append(target.appending(node.path).string) }
         }

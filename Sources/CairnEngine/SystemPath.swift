@@ -45,6 +45,15 @@ struct SystemPath: Hashable {
         let result = withCString { Glibc.lstat($0, &info) }
         return result == 0 ? info : nil
     }
+
+    /// The target of the symlink at this path (empty when it is none or cannot be read).
+    func linkTarget() -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = withCString { source in
+            buffer.withUnsafeMutableBufferPointer { readlink(source, UnsafeMutableRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), $0.count) }
+        }
+        return count > 0 ? Array(buffer[0..<count]) : []
+    }
 }
 
 extension stat {

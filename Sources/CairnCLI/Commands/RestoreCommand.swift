@@ -84,10 +84,11 @@ struct RestoreCommand: ParsableCommand {
             Console.json(["snapshot_id": chosen.id.hex, "target": target, "files": result.files, "directories": result.directories,
                           "links": result.links, "bytes": result.bytes, "copied_bytes": result.copiedBytes,
                           "shared_bytes": result.sharedBytes, "direct_io_files": result.directIOFiles, "moved_aside": result.movedAside,
-                          "failures": result.failures, "duration_s": seconds] as [String: Any])
+                          "kept": result.kept, "failures": result.failures, "duration_s": seconds] as [String: Any])
         } else if !options.quiet {
             Console.out("restored snapshot \(chosen.id.short) to \(target): \(result.files) files, \(result.directories) directories, "
-                        + "\(Rendering.size(result.bytes)) in \(String(format: "%.2f", seconds))s")
+                        + "\(Rendering.size(result.bytes)) in \(String(format: "%.2f", seconds))s"
+                        + (result.kept > 0 ? " (\(result.kept) already in place from the interrupted restore, kept)" : ""))
         }
         if !result.failures.isEmpty {
             for failure in result.failures { Console.error("cairn: failed: \(failure)") }
