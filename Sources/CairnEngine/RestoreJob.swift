@@ -93,6 +93,7 @@ public struct RestoreJob {
             try makeDirectories(target)
             try writeMarker(marker)
         }
+        if resuming { removeTemporaryFiles(under: target) }
         var result = RestoreResult()
         let writer = RestoreWriter(target: target, request: request, repository: repository, progress: progress)
         var directories: [(SystemPath, TreeNode)] = []
@@ -211,6 +212,19 @@ public struct RestoreJob {
             return info.isRegularFile && info.st_ino == first.st_ino && info.st_dev == first.st_dev
         case .directory:
             return info.isDirectory
+        }
+    }
+
+    /// Removes the half-written files an earlier restore into this target left under their
+    /// temporary names when it was killed (`kill -9`, a crash): the target is cairn's (it holds
+    /// the unfinished marker), and such a file can be as large as the largest in the snapshot.
+    private func removeTemporaryFiles(under target: SystemPath) {
+        let walker = FileWalker { _, _ in }
+        try? walker.walk([FileWalker.Root(source: target, name: [])]) { entry in
+            if entry.info.isRegularFile && RestoreWriter.isTemporaryName(entry.source.lastComponent) {
+                _ = entry.source.withCString { unlink($0) }
+                logger.info("removed \(entry.source.string), left half-written by the interrupted restore")
+            }
         }
     }
 

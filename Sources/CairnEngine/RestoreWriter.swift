@@ -253,6 +253,15 @@ final class RestoreWriter: @unchecked Sendable {
         return path.parent.appending(Array(".".utf8) + path.lastComponent + Array(".cairn-\(suffix)".utf8))
     }
 
+    /// Whether `name` is one `temporaryName` makes: `.NAME.cairn-` and 1 to 8 hex digits.
+    static func isTemporaryName(_ name: [UInt8]) -> Bool {
+        let marker = Array(".cairn-".utf8)
+        guard name.first == UInt8(ascii: "."), let dash = name.lastIndex(of: UInt8(ascii: "-")),
+              dash >= marker.count, Array(name[(dash + 1 - marker.count)...dash]) == marker, dash - marker.count >= 1 else { return false }
+        let digits = name[(dash + 1)...]
+        return (1...8).contains(digits.count) && digits.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+    }
+
     /// Writes `bytes` at `offset`, leaving 4 KiB blocks of zeros as holes; true if any was left.
     private func writeSkippingZeros(_ fd: Int32, _ raw: UnsafeRawBufferPointer, at offset: Int64, path: SystemPath) throws -> Bool {
         let block = 4096
