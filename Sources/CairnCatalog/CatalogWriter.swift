@@ -90,14 +90,16 @@ public final class CatalogWriter {
 extension Catalog {
     /// Per pack: how many chunks are marked used, and the stored bytes of blobs that hold a used
     /// chunk and of blobs that hold none. (A blob holding a frame of chunks is used, and kept
-    /// whole, while any of its chunks is.)
+    /// whole, while any of its chunks is.) The stored bytes are summed as in `statistics`, at
+    /// most Int64.max, so a forged or damaged catalog gives sizes the caller can judge, not a
+    /// failed query; nothing here says they are possible.
     public func packUsage() throws -> [PackUsage] {
         try locked {
             var usage: [PackUsage] = []
             let query = try connection.statement("""
                 SELECT p.id, p.size, coalesce(sum(b.chunks), 0), coalesce(sum(b.used), 0),
-                       coalesce(sum(CASE WHEN b.used > 0 THEN b.stored ELSE 0 END), 0),
-                       coalesce(sum(CASE WHEN b.used = 0 THEN b.stored ELSE 0 END), 0)
+                       CAST(total(CASE WHEN b.used > 0 THEN b.stored ELSE 0 END) AS INTEGER),
+                       CAST(total(CASE WHEN b.used = 0 THEN b.stored ELSE 0 END) AS INTEGER)
                 FROM packs p LEFT JOIN (
                     SELECT c.pack AS pack, max(c.stored_length) AS stored, count(c.id) AS chunks,
                            sum(CASE WHEN m.id IS NOT NULL THEN 1 ELSE 0 END) AS used

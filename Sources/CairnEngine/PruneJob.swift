@@ -80,14 +80,17 @@ public final class PruneJob {
         try refuseIfIncomplete()
         report.snapshots = try markUsedChunks()
         defer { try? repository.catalog.write { try $0.clearMarks() } }
+        let usage = try repository.catalog.packUsage()
+        try refuseImpossibleSizes(usage)
         try removeStaleSpoolFiles(now: started, report: &report)
 
-        let usage = try repository.catalog.packUsage()
+        // Sums of the catalog's sizes are exact (`refuseImpossibleSizes`); the store's listing
+        // only says how large the repository is and what unreferenced packs give back.
         let stored = try repository.store.list(.data)
         let indexed = Set(usage.map(\.pack))
         let unreferenced = stored.filter { info in PackID(hex: info.key.name).map { !indexed.contains($0) } ?? false }
         report.packs = usage.count + unreferenced.count
-        report.repositoryBytes = stored.reduce(0) { $0 + $1.size }
+        report.repositoryBytes = stored.saturatingSum(of: \.size)
         report.usedBytes = usage.reduce(0) { $0 + $1.usedStoredBytes }
         report.unusedBytes = report.repositoryBytes - report.usedBytes
 
@@ -97,7 +100,8 @@ public final class PruneJob {
         report.unreferencedPacks = unreferenced.count
         report.packsToRepack = repack.count
         report.bytesToCopy = repack.reduce(0) { $0 + $1.usedStoredBytes }
-        let removedBytes = unused.reduce(0) { $0 + $1.size } + unreferenced.reduce(0) { $0 + $1.size } + repack.reduce(0) { $0 + $1.size }
+        let removedBytes = [unused.reduce(0) { $0 + $1.size } + repack.reduce(0) { $0 + $1.size },
+                            unreferenced.saturatingSum(of: \.size)].saturatingSum { $0 }
         report.reclaimedBytes = removedBytes - report.bytesToCopy
         if dryRun || (unused.isEmpty && repack.isEmpty && unreferenced.isEmpty) {
             report.durationSeconds = Date().timeIntervalSince(started)
@@ -178,6 +182,34 @@ public final class PruneJob {
         if !storedSnapshots.subtracting(loadedSnapshots).isEmpty {
             throw EngineError(.integrity, "\(storedSnapshots.subtracting(loadedSnapshots).count) snapshot object(s) cannot be read, so prune cannot tell what they use",
                               hint: "run `cairn check`; remove a snapshot that is beyond repair with `cairn forget ID`; prune changed nothing")
+        }
+    }
+
+    /// Below this, all packs' sizes add up exactly in SQLite's `total` (2^53 bytes, 8 PiB).
+    static let maximumRepositoryBytes: Int64 = 1 << 53
+
+    /// The sizes prune adds up and compares come from the catalog: a cache rebuilt from index
+    /// objects, which any key holder of a shared repository writes, and a file anyone with the
+    /// cache can damage. Index objects bound each pack's size to Int64 and each blob's length to
+    /// Int32, but not their sums, and a damaged cache bounds nothing: added up, such sizes trap
+    /// or fail the query. Saturating them is right for `stats`, which only reports; prune picks
+    /// by them which packs to repack, before it deletes, so a catalog with sizes no repository
+    /// has stops it as a catalog missing index objects does, with nothing changed. Every pack
+    /// is at least as large as its blobs (the header and trailer follow them), and all packs
+    /// add up to less than `maximumRepositoryBytes`; then every sum prune takes of them is exact.
+    private func refuseImpossibleSizes(_ usage: [PackUsage]) throws {
+        let hint = "run `cairn check --read-data` to see what is damaged, and `cairn repair index` to rebuild the catalog; prune changed nothing"
+        var total: Int64 = 0
+        for pack in usage {
+            let (blobs, blobsOverflow) = pack.usedStoredBytes.addingReportingOverflow(pack.unusedStoredBytes)
+            guard pack.size >= 0, pack.usedStoredBytes >= 0, pack.unusedStoredBytes >= 0, !blobsOverflow, blobs <= pack.size else {
+                throw EngineError(.integrity, "the catalog gives pack \(pack.pack.short) an impossible size: \(pack.size) bytes, "
+                                  + "holding blobs of \(pack.usedStoredBytes) used and \(pack.unusedStoredBytes) unused bytes", hint: hint)
+            }
+            total += min(pack.size, Self.maximumRepositoryBytes)
+            guard total < Self.maximumRepositoryBytes else {
+                throw EngineError(.integrity, "the catalog's packs add up to 8 PiB or more, which no repository holds", hint: hint)
+            }
         }
     }
 

@@ -26,10 +26,7 @@ public struct RepositoryStatistics: Sendable, Codable {
         // A snapshot's size is what its document says, and any key holder can write one (a
         // damaged catalog holds copies too): each counts at least 0, and the sum is at most
         // Int64.max rather than a trap.
-        let logical = snapshots.reduce(Int64(0)) { total, snapshot in
-            let (sum, overflow) = total.addingReportingOverflow(max(0, snapshot.document.summary.bytes))
-            return overflow ? .max : sum
-        }
+        let logical = snapshots.saturatingSum { $0.document.summary.bytes }
         return RepositoryStatistics(
             snapshots: snapshots.count, logicalBytes: logical, uniqueBytes: catalog.rawChunkBytes,
             storedBlobBytes: catalog.storedChunkBytes, packBytes: catalog.packBytes, packs: catalog.packCount,

@@ -134,6 +134,44 @@ struct DamagedObjectTests {
         try cairn.ok(["stats"])
     }
 
+    /// Prune adds and compares the catalog's sizes to choose what to repack, before it deletes.
+    /// Forged sizes made it fail with SQLite's "integer overflow" (data blobs of Int64.max bytes)
+    /// or trap (two unused packs of Int64.max bytes); it refuses them, exit 13, deleting nothing,
+    /// also with --dry-run. The catalog the store gives runs as before.
+    @Test func pruneRefusesAForgedCatalogWithImpossibleSizes() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        var ids: [String] = []
+        for (name, seed) in [("first", UInt64(29)), ("second", UInt64(31)), ("third", UInt64(33))] {
+            let source = scratch.path(name)
+            TreeFixtures.makeDirectory(source)
+            try TreeFixtures.write(source + "/a.bin", TreeFixtures.bytes(count: 100_000, seed: seed))
+            try TreeFixtures.write(source + "/b.bin", TreeFixtures.bytes(count: 100_000, seed: seed + 1))
+            ids.append(try #require(try cairn.backup([source])["short_id"] as? String))
+        }
+        try cairn.ok(["forget", ids[0], ids[1]])
+        let packs = try PackFiles.oldestFirst(in: cairn.repository)
+        // Data blobs only: tree blobs are read to mark what is used.
+        let forgeries = [("UPDATE chunks SET stored_length = 9223372036854775807 WHERE kind = 0", "an impossible size"),
+                         ("UPDATE packs SET size = 9223372036854775807", "add up to 8 PiB or more")]
+        for (number, (forgery, message)) in forgeries.enumerated() {
+            let cache = scratch.path("cache-\(number)")
+            try cairn.ok(["snapshots", "--cache-dir", cache])
+            let script = "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute(sys.argv[2]); db.commit()"
+            let forged = Spawn.wait(try Spawn.start("/usr/bin/python3", ["-c", script, cache + "/catalog.sqlite", forgery]))
+            try #require(forged.status == 0)
+            for dryRun in [[], ["--dry-run"]] {
+                let pruned = try cairn.run(["prune", "--cache-dir", cache] + dryRun)
+                #expect(!pruned.signaled, "\(forgery): ended by signal \(pruned.status)")
+                #expect(pruned.status == 13, "\(forgery): \(pruned.stderr)")
+                #expect(pruned.stderr.contains(message) && pruned.stderr.contains("cairn check"), "\(pruned.stderr)")
+            }
+        }
+        #expect(try PackFiles.oldestFirst(in: cairn.repository) == packs, "prune deleted nothing")
+        try cairn.ok(["prune"])
+        #expect(try PackFiles.oldestFirst(in: cairn.repository).count < packs.count, "the forgotten snapshots' packs are gone")
+    }
+
     /// Before: repair index re-indexed the packs but left the damaged index object, so check kept
     /// failing and prune kept refusing, each sending the user back to repair index.
     @Test func repairIndexRemovesADamagedIndexOnceItsPacksAreIndexedAgain() throws {

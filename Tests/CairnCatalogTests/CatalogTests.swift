@@ -1,4 +1,4 @@
-import CairnCatalog
+@testable import CairnCatalog
 import CairnCore
 import Foundation
 import Testing
@@ -135,6 +135,18 @@ import Testing
         #expect(statistics.packBytes == .max && statistics.packCount == 2)
         #expect(statistics.rawChunkBytes == 600 && statistics.storedChunkBytes == 300, "sums that fit stay exact")
         #expect(try catalog.totals().packBytes == .max)
+    }
+
+    /// Stored lengths a forged or damaged catalog holds (any Int64 fits the column) made SQLite's
+    /// sum fail prune with "integer overflow"; the sums stop at Int64.max, for prune to refuse.
+    @Test func packUsageOfLengthsThatAddUpPastInt64IsItsMaximum() throws {
+        let catalog = try Catalog.inMemory()
+        try catalog.write { try $0.insertIndex(IndexID(id(1)), packs: [pack(1, chunks: [1, 2, 3, 4]), pack(2, chunks: [5])]) }
+        try catalog.connection.execute("UPDATE chunks SET stored_length = 9223372036854775807 WHERE id != x'\(id(5).hex)'")
+        try catalog.write { try $0.clearMarks(); try $0.mark([ChunkID(id(1)), ChunkID(id(2)), ChunkID(id(5))]) }
+        let usage = Dictionary(uniqueKeysWithValues: try catalog.packUsage().map { ($0.pack, $0) })
+        #expect(usage[PackID(id(1001))]?.usedStoredBytes == .max && usage[PackID(id(1001))]?.unusedStoredBytes == .max)
+        #expect(usage[PackID(id(1002))]?.usedStoredBytes == 100, "sums that fit stay exact")
     }
 
     @Test func garbageFileIsReportedAsDamaged() throws {
