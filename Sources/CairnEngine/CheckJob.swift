@@ -89,7 +89,8 @@ public struct CheckJob {
             let readable = indexed.sorted().filter { damage[$0] == nil }
             report.packsToRead = readable.count
             let packs = subset.select(readable, using: &generator)
-            progress.setTotals(files: packs.count, bytes: packs.reduce(0) { $0 + stored[$1]! })
+            // The listing's sizes (input from the network) only show here as the bytes to go.
+            progress.setTotals(files: packs.count, bytes: packs.saturatingSum { stored[$0]! })
             let verifier = PackVerifier(repository: repository, progress: progress)
             for (pack, verified) in zip(packs, try verifier.verify(packs.map { ($0, stored[$0]!) })) {
                 report.packsChecked += 1
@@ -200,6 +201,7 @@ public struct CheckJob {
 /// thrown after all are done.
 final class PackVerifier: @unchecked Sendable {
     struct Verified {
+        /// The bytes read: the pack's size once all of it was read.
         var bytes: Int64 = 0
         var blobs = 0
         var damagedChunks: [ChunkID] = []
@@ -247,9 +249,11 @@ final class PackVerifier: @unchecked Sendable {
         return next - 1
     }
 
-    /// Reads one pack, window by window, and verifies its name and every blob.
+    /// Reads one pack, window by window, and verifies its name and every blob. `size` is what
+    /// the store's listing and the index agree on, and the entries are the catalog's: a size or
+    /// an entry no pack has makes damage to report or a read that fails, never a sum that traps.
     private func verify(_ pack: PackID, size: Int64) throws -> Verified {
-        var verified = Verified(bytes: size)
+        var verified = Verified()
         let entries = try repository.catalog.entries(inPack: pack).sorted { ($0.offset, $0.frameOffset) < ($1.offset, $1.frameOffset) }
         verified.blobs = entries.count
         let reader = BlobReader(repository: repository, workers: 1)
@@ -263,21 +267,23 @@ final class PackVerifier: @unchecked Sendable {
             var inWindow: [PackEntry] = []
             while item < entries.count {
                 let entry = entries[item]
-                let entryEnd = entry.offset + Int64(entry.storedLength)
-                if entry.offset < start || entry.storedLength < 0 || entryEnd > size {
+                // `size - storedLength`, not `offset + storedLength`: an offset near Int64.max is damage, not a trap.
+                if entry.offset < start || entry.storedLength < 0 || entry.offset > size - Int64(entry.storedLength) {
                     // Overlaps a blob already read, or runs past the end: the index and the pack disagree.
                     bad += 1
                     verified.damagedChunks.append(entry.chunk)
                     item += 1
                     continue
                 }
+                let entryEnd = entry.offset + Int64(entry.storedLength)
                 if end > start && entryEnd - start > Int64(windowBytes) { break }
                 end = max(end, entryEnd)
                 inWindow.append(entry)
                 item += 1
             }
-            if end == start { end = min(size, start + Int64(windowBytes)) }
+            if end == start { end = start + min(Int64(windowBytes), size - start) }
             let bytes = try repository.readRange(ofPack: pack, offset: start, length: Int(end - start))
+            verified.bytes += Int64(bytes.count)
             progress.addBytes(Int64(bytes.count))
             bytes.withUnsafeBytes { digest.update($0) }
             // The chunks of one blob (a frame) are verified together.

@@ -90,6 +90,7 @@ public final class MirrorJob: @unchecked Sendable {
         for kind in Self.order.reversed() {
             let have = Dictionary(try destination.list(kind).map { ($0.key, $0.size) }, uniquingKeysWith: { first, _ in first })
             let want = try source.list(kind)
+            try refuseNegativeSizes(want)
             missing[kind] = want.filter { have[$0.key] != $0.size }
             report.objectsPresent += want.count - missing[kind]!.count
             let wanted = Set(want.map(\.key))
@@ -98,7 +99,7 @@ public final class MirrorJob: @unchecked Sendable {
         }
         let toCopy = Self.order.flatMap { missing[$0]! }
         report.objectsCopied = toCopy.count
-        report.bytesCopied = toCopy.reduce(0) { $0 + $1.size }
+        report.bytesCopied = toCopy.saturatingSum(of: \.size)
         report.snapshotsCopied = missing[.snapshots]!.count
         if deleteExtraneous {
             report.objectsDeleted = extraneous.values.reduce(0) { $0 + $1.count }
@@ -121,6 +122,16 @@ public final class MirrorJob: @unchecked Sendable {
         }
         report.durationSeconds = Date().timeIntervalSince(started)
         return report
+    }
+
+    /// The source's listing is input from the network, and the copier reads each object by the
+    /// size listed. A size too large fails that copy where the object ends (a short read, an
+    /// integrity error), and the report adds sizes up to at most Int64.max; a negative size is
+    /// none at all, and is refused before any object is copied or deleted, also by a dry run.
+    private func refuseNegativeSizes(_ listing: [ObjectInfo]) throws {
+        guard let object = listing.first(where: { $0.size < 0 }) else { return }
+        throw EngineError(.integrity, "\(source.location) lists \(object.key.path) with a negative size (\(object.size)): its listing is damaged",
+                          hint: "the source's store may be failing: run mirror again later; it stopped before copying or deleting anything it listed")
     }
 
     /// True when the destination is empty and the config is still to be copied; throws when it
