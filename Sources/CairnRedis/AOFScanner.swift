@@ -4,9 +4,10 @@ import Glibc
 /// Redis appends can be cut at a command boundary.
 ///
 /// Only the headers (`*count`, `$length`) are read, through one window of the file; an argument's
-/// bytes are skipped by its length, never held. Memory stays one window whatever a header
-/// announces: a length past the end makes the command incomplete at once, and a large value
-/// (Redis allows 512 MB) is passed over without being read.
+/// bytes are skipped by its length, never held, and only the CRLF after them is read, which says
+/// the length was right. Memory stays one window whatever a header announces: a length past the
+/// end makes the command incomplete at once, and a large value (Redis allows 512 MB) is passed
+/// over without being read.
 public enum AOFScanner {
     /// The offset just past the last complete RESP command in the first `limit` bytes of `fd`.
     /// A file starting with an RDB preamble is not scanned (returns `limit`).
@@ -29,9 +30,10 @@ public enum AOFScanner {
             guard try file.byte(at: position) == UInt8(ascii: "$"), let (length, afterLength) = try number(in: &file, from: position + 1) else {
                 return nil
             }
-            // Skipped, not read: its last byte must be there, within `limit` and the file.
+            // Skipped, not read: the CRLF after it must be there, within `limit` and the file. Any
+            // other two bytes (a damaged length or argument) end the scan, as a bad header does.
             position = afterLength + length + 2
-            guard try file.byte(at: position - 1) != nil else { return nil }
+            guard try file.byte(at: position - 2) == 13, try file.byte(at: position - 1) == 10 else { return nil }
         }
         return position
     }

@@ -138,6 +138,23 @@ import Testing
         #expect(try withDescriptor(base) { try AOFScanner.completeLength(fd: $0, limit: 1000) } == 1000)
     }
 
+    /// An argument is skipped by its length; only the two bytes after it say the length was right.
+    /// Unchecked, a length one short or one long, or a damaged CRLF, made the command whole, and
+    /// the scan went on from inside it.
+    @Test func anArgumentNotEndedByCRLFStopsTheScan() throws {
+        let good = Array("*1\r\n$4\r\nPING\r\n".utf8)
+        let after = Array("*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n".utf8)
+        for damaged in ["*1\r\n$3\r\nPING\r\n", "*1\r\n$5\r\nPING\r\n", "*1\r\n$4\r\nPING\n\r", "*1\r\n$4\r\nPINGxy",
+                        "*2\r\n$3\r\nSET\r\n$1\r\nk\r\r", "*1\r\n$0\r\n\r*"] {
+            let file = try TemporaryFile(good + Array(damaged.utf8) + after)
+            let length = try file.withDescriptor { try AOFScanner.completeLength(fd: $0, limit: 10_000) }
+            #expect(length == Int64(good.count), "\(damaged.debugDescription)")
+        }
+        let empty = try TemporaryFile(good + Array("*1\r\n$0\r\n\r\n".utf8) + after)
+        #expect(try empty.withDescriptor { try AOFScanner.completeLength(fd: $0, limit: 10_000) } == Int64(good.count + 10 + after.count),
+                "an empty argument is followed by its CRLF")
+    }
+
     @Test func garbageStopsTheScan() throws {
         let good = Array("*1\r\n$4\r\nPING\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n".utf8)
         for tail in ["garbage", "*x\r\n", "*1\r\n$-1\r\n", "\r\n*1\r\n$4\r\nPING\r\n"] {
