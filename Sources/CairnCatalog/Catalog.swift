@@ -139,9 +139,9 @@ public final class Catalog: @unchecked Sendable {
                 FROM chunks c JOIN packs p ON p.rowid = c.pack WHERE c.id = ?
                 """).bind(1, chunk.hash)
             guard try query.step() else { return nil }
-            return ChunkLocation(pack: PackID(try query.hash(0)), offset: query.int64(1), storedLength: Int32(query.int64(2)),
-                                 rawLength: Int32(query.int64(3)), kind: BlobKind(rawValue: UInt8(query.int64(4))) ?? .data,
-                                 compression: UInt8(query.int64(5)), frameOffset: Int32(query.int64(6)))
+            return ChunkLocation(pack: PackID(try query.hash(0)), offset: query.int64(1), storedLength: Int32(clamping: query.int64(2)),
+                                 rawLength: Int32(clamping: query.int64(3)), kind: BlobKind(rawValue: UInt8(truncatingIfNeeded: query.int64(4))) ?? .data,
+                                 compression: UInt8(truncatingIfNeeded: query.int64(5)), frameOffset: Int32(clamping: query.int64(6)))
         }
     }
 
@@ -247,8 +247,8 @@ public final class Catalog: @unchecked Sendable {
             let id = try scan.hash(0)
             if let last = ids.last, !(last < id) { ordered = false }
             ids.append(id)
-            rows.append(LocationTable.Row(offset: offset, storedLength: Int32(scan.int64(3)), rawLength: Int32(scan.int64(4)),
-                                          frameOffset: Int32(scan.int64(7)), pack: pack, kind: UInt8(truncatingIfNeeded: scan.int64(5)),
+            rows.append(LocationTable.Row(offset: offset, storedLength: Int32(clamping: scan.int64(3)), rawLength: Int32(clamping: scan.int64(4)),
+                                          frameOffset: Int32(clamping: scan.int64(7)), pack: pack, kind: UInt8(truncatingIfNeeded: scan.int64(5)),
                                           compression: UInt8(truncatingIfNeeded: scan.int64(6))))
             if ids.count > limit { return nil }
         }
@@ -288,9 +288,9 @@ public final class Catalog: @unchecked Sendable {
                 packs[row] = pack
             }
             last = (row, pack)
-            return ChunkLocation(pack: pack, offset: query.int64(1), storedLength: Int32(query.int64(2)),
-                                 rawLength: Int32(query.int64(3)), kind: BlobKind(rawValue: UInt8(query.int64(4))) ?? .data,
-                                 compression: UInt8(query.int64(5)), frameOffset: Int32(query.int64(6)))
+            return ChunkLocation(pack: pack, offset: query.int64(1), storedLength: Int32(clamping: query.int64(2)),
+                                 rawLength: Int32(clamping: query.int64(3)), kind: BlobKind(rawValue: UInt8(truncatingIfNeeded: query.int64(4))) ?? .data,
+                                 compression: UInt8(truncatingIfNeeded: query.int64(5)), frameOffset: Int32(clamping: query.int64(6)))
         }
     }
 
@@ -378,9 +378,9 @@ public final class Catalog: @unchecked Sendable {
     }
 
     func entry(_ query: Statement) throws -> PackEntry {
-        PackEntry(chunk: ChunkID(try query.hash(0)), kind: BlobKind(rawValue: UInt8(query.int64(1))) ?? .data,
-                  compression: UInt8(query.int64(2)), offset: query.int64(3), storedLength: Int32(query.int64(4)),
-                  rawLength: Int32(query.int64(5)), frameOffset: Int32(query.int64(6)))
+        PackEntry(chunk: ChunkID(try query.hash(0)), kind: BlobKind(rawValue: UInt8(truncatingIfNeeded: query.int64(1))) ?? .data,
+                  compression: UInt8(truncatingIfNeeded: query.int64(2)), offset: query.int64(3), storedLength: Int32(clamping: query.int64(4)),
+                  rawLength: Int32(clamping: query.int64(5)), frameOffset: Int32(clamping: query.int64(6)))
     }
 
     /// Sums of sizes are taken with `CAST(total(x) AS INTEGER)`, not `sum(x)`: the catalog is a

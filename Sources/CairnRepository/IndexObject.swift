@@ -40,7 +40,14 @@ enum IndexObject {
             var entries: [PackEntry] = []
             entries.reserveCapacity(count)
             for _ in 0..<count {
-                entries.append(try PackFormat.decodeEntry(from: &reader, layout: layout, what: "index \(id)"))
+                let entry = try PackFormat.decodeEntry(from: &reader, layout: layout, what: "index \(id)")
+                // Every blob lies inside its pack; an entry past the end (or so far that offset plus
+                // length passes Int64, which readers add) names no blob of it.
+                guard entry.offset <= Int64(size) - Int64(entry.storedLength) else {
+                    throw RepositoryError(.integrity, "index \(id) places chunk \(entry.chunk.short) at \(entry.offset) + \(entry.storedLength) "
+                                          + "bytes, past the end of pack \(pack.short) (\(size) bytes)")
+                }
+                entries.append(entry)
             }
             packs.append(PackRecord(id: pack, size: Int64(size), entries: entries))
         }

@@ -69,6 +69,20 @@ struct PackFormatTests {
         }
     }
 
+    /// Any key holder of a shared repository writes index objects: an entry near Int64.max made a
+    /// restore trap where it added the offset and the length. Every blob lies inside its pack.
+    @Test(arguments: [(UInt64(Int64.max) - 10, 4096), (4057, 4096), (0, 39)] as [(UInt64, UInt64)])
+    func anIndexEntryPastItsPackIsRefused(offset: UInt64, packSize: UInt64) {
+        let error = #expect(throws: RepositoryError.self) {
+            _ = try IndexObject.decode(Self.indexObject(packSize: packSize, Self.entry(offset: offset, stored: 40)), id: Self.index)
+        }
+        #expect(error?.category == .integrity)
+        #expect(error?.message.contains("past the end of pack") == true, "\(error?.message ?? "")")
+        #expect(throws: Never.self) {
+            _ = try IndexObject.decode(Self.indexObject(packSize: 4096, Self.entry(offset: 4056, stored: 40)), id: Self.index)
+        }
+    }
+
     /// A raw length of 2 GiB made a restore allocate and zero 2 GiB for the chunk before it found
     /// that the chunk does not fit its blob. An uncompressed chunk lies inside its stored blob, and
     /// a compressed one inside a frame readers decode (at most `BlobReader.maximumFrameBytes`).
