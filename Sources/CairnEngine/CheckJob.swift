@@ -238,7 +238,17 @@ final class PackVerifier: @unchecked Sendable {
                 lock.unlock()
             }
         }
-        return try results.map { try $0!.get() }
+        return try results.map { result in
+            do {
+                return try result!.get()
+            } catch let error as any CairnFailure where error.category == .integrity {
+                // A pack that cannot be read to its end (shorter than listed, gone since the
+                // listing) is that pack's damage: the other packs are still read and reported.
+                var verified = Verified()
+                verified.problem = error.message
+                return verified
+            }
+        }
     }
 
     private func take(_ count: Int) -> Int? {

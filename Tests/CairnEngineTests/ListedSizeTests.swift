@@ -59,8 +59,9 @@ struct ListedSizeTests {
     }
 
     /// Packs the listing and the index both say are Int64.max bytes: their sum for the progress
-    /// line trapped; it stops at Int64.max, and the read fails where the pack ends.
-    @Test func checkOfPacksListedAndIndexedAtInt64MaxFailsCleanly() throws {
+    /// line trapped; it stops at Int64.max, and each read fails where its pack ends, which is
+    /// that pack's damage (the first such pack used to end the whole check).
+    @Test func checkOfPacksListedAndIndexedAtInt64MaxReportsThemDamaged() throws {
         let fixture = try backedUpTwice()
         let forged = Array(try packs(fixture).prefix(2))
         try #require(forged.count == 2)
@@ -69,10 +70,10 @@ struct ListedSizeTests {
         let repository = try Repository.open(store: store, password: { "pw" }, cacheDirectory: fixture.root + "/cache", logger: logger)
         for pack in forged { try forge(pack, in: repository.catalog) { $0.size = .max } }
         let progress = WorkProgress()
-        let error = #expect(throws: (any Error).self) {
-            try CheckJob(repository: repository, readData: true, progress: progress, logger: logger).run()
-        }
-        #expect(isIntegrityFailure(error), "\(String(describing: error))")
+        let report = try CheckJob(repository: repository, readData: true, progress: progress, logger: logger).run()
+        #expect(Set(report.damage.map(\.pack)) == Set(forged), "\(report.errors)")
+        #expect(report.errors.count == 2 && report.errors.allSatisfy { $0.contains("short") || $0.contains("end") }, "\(report.errors)")
+        #expect(report.packsChecked == report.packsToRead, "every pack was read")
         #expect(progress.reading.totalBytes == .max)
     }
 
