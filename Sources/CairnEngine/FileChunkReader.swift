@@ -47,10 +47,9 @@ final class FileChunkReader {
     /// `name` is how messages call the file (its path in the snapshot).
     ///
     /// The node takes the opened file's `fstat` (the walk's `lstat` may be of a file since
-    /// replaced), and the snapshot holds exactly the size that gave, as GNU tar does: a file that
-    /// grows while it is read is cut there, one that shrinks is padded with zeros. Either way, and
-    /// when its time changed, `lastChange` says how; its new size and time make the next backup
-    /// read it again.
+    /// replaced), and the snapshot's size and content agree whatever the file does meanwhile (see
+    /// `SizedRead`). When the file changed while it was read, `lastChange` says how; its new size
+    /// or time makes the next backup read it again.
     func read(_ source: SystemPath, name: String, into tree: TreeWriter, node: TreeNode) throws -> Int64 {
         lastSummary = nil
         lastChange = nil
@@ -64,21 +63,25 @@ final class FileChunkReader {
         var node = node
         node.refresh(from: opened)
         posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
-        var file = SizedRead(fd: fd, size: node.size, path: source.string)
+        var file = SizedRead(fd: fd, path: source.string)
         defer { lastChange = file.change(since: opened) }
         let namedRDB = name.hasSuffix(".rdb")
         if (validateRDBs && namedRDB) || (node.size >= 64 && Self.looksLikeRDB(fd)) {
+            file.record(size: node.size)   // the record chunker writes the node first
             let (bytes, summary) = try readRDB(name: name, into: tree, node: node, sizeKnown: true, strict: validateRDBs,
                                                allowTrailingData: !namedRDB) { try file.fill($0) }
             lastSummary = summary
             return bytes
         }
-        return try consume(into: tree, node: node) { try file.fill($0) }
+        return try consume(into: tree, node: node, fill: { try file.fill($0) }, recorded: { file.record(size: $0) })
     }
 
     /// Chunks and stores what `fill` produces (it returns 0 at the end) as the content of `node`,
-    /// which is written first (its size corrected if the file was shorter). Returns the bytes consumed.
-    func consume(into tree: TreeWriter, node: TreeNode, fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Int64 {
+    /// which is written once the first window is read: with the size read when that was all, else
+    /// with its own (or the window's, if larger), which `recorded` receives and `fill` must then
+    /// deliver exactly. Returns the bytes consumed.
+    func consume(into tree: TreeWriter, node: TreeNode, fill: (UnsafeMutableRawBufferPointer) throws -> Int,
+                 recorded: (Int64) -> Void) throws -> Int64 {
         let maximum = repository.config.chunker.maximumSize
         let chunker = repository.chunker
         var filled = 0
@@ -92,9 +95,10 @@ final class FileChunkReader {
                 filled += got
             }
             if !started {
-                var recorded = node
-                recorded.size = endOfFile ? Int64(filled) : node.size
-                try tree.append(recorded)
+                var first = node
+                first.size = endOfFile ? Int64(filled) : max(node.size, Int64(filled))
+                try tree.append(first)
+                recorded(first.size)
             }
             started = true
             var lengths: [Int] = []
@@ -121,26 +125,31 @@ final class FileChunkReader {
     }
 }
 
-/// A file read as its `fstat` at open described it: exactly `size` bytes, whatever it does meanwhile.
+/// A file read so that the snapshot's size and its content agree, whatever the file does while it
+/// is read. Until its node is written (`record(size:)`) it reads what there is; from then on
+/// exactly the size recorded, as GNU tar does: a file that grows is cut there, one that shrinks
+/// is padded with zeros.
 struct SizedRead {
     let fd: Int32
-    let size: Int64
     let path: String
+    /// The size the node holds, once written.
+    private(set) var recorded: Int64?
     private(set) var offset: Int64 = 0
-    /// Where the file ended, when it ended before `size`.
+    /// Where the file ended.
     private(set) var endedAt: Int64?
 
-    init(fd: Int32, size: Int64, path: String) {
+    init(fd: Int32, path: String) {
         self.fd = fd
-        self.size = size
         self.path = path
     }
 
-    /// Fills `space` with the next bytes, zeros past where the file ended, 0 at `size`. A read
-    /// error before the first byte leaves the file out of the snapshot; after it, fails the backup
-    /// (the file's node is in the tree by then).
+    mutating func record(size: Int64) { recorded = size }
+
+    /// Fills `space` with the next bytes (zeros past the file's end, up to the size recorded);
+    /// 0 at the end. A read error before the first byte leaves the file out of the snapshot;
+    /// after it, fails the backup (the file's node may be in the tree by then).
     mutating func fill(_ space: UnsafeMutableRawBufferPointer) throws -> Int {
-        let wanted = Int(min(Int64(space.count), size - offset))
+        let wanted = recorded.map { Int(min(Int64(space.count), $0 - offset)) } ?? space.count
         guard wanted > 0 else { return 0 }
         if endedAt == nil {
             while true {
@@ -158,22 +167,24 @@ struct SizedRead {
                 throw FileReadError(message: "cannot read: \(errnoMessage(errno))")
             }
         }
+        guard recorded != nil else { return 0 }
         space.baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: wanted)
         offset += Int64(wanted)
         return wanted
     }
 
-    /// What differs from `opened` now that the file has been read, as a warning; nil if nothing.
+    /// How the file changed since `opened` (its `fstat` at open), as a warning; nil if it did not.
     func change(since opened: stat) -> String? {
-        var now = stat()
-        if let endedAt {
+        let size = recorded ?? offset
+        if let endedAt, endedAt < size {
             return "shrank from \(size) to \(endedAt) bytes while it was read; the snapshot holds it padded with zeros to \(size) bytes"
         }
+        var now = stat()
         guard fstat(fd, &now) == 0 else { return nil }
         if now.st_size > size {
-            return "grew from \(size) to \(now.st_size) bytes while it was read; the snapshot holds its first \(size) bytes"
+            return "grew from \(opened.st_size) to \(now.st_size) bytes while it was read; the snapshot holds its first \(size) bytes"
         }
-        if now.st_mtim.tv_sec != opened.st_mtim.tv_sec || now.st_mtim.tv_nsec != opened.st_mtim.tv_nsec {
+        if size != opened.st_size || now.st_mtim.tv_sec != opened.st_mtim.tv_sec || now.st_mtim.tv_nsec != opened.st_mtim.tv_nsec {
             return "changed while it was read; the snapshot may hold a mix of old and new content"
         }
         return nil
