@@ -73,4 +73,29 @@ struct ChangingFileTests {
         let next = try cairn.backup([source])
         #expect((next["bytes_read"] as? Int ?? 0) > 0, "\(next)")
     }
+
+    /// A file whose size `stat` gives as 0 but that holds bytes (procfs here, bind-mounted into
+    /// the source; some FUSE file systems do the same) fits one read window and is stored whole,
+    /// with a warning that it differed from its size.
+    @Test(.enabled(if: geteuid() == 0, "needs root to bind-mount"))
+    func aFileHoldingMoreThanItsStatSizeIsStoredWhole() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        let file = source + "/version"
+        try TreeFixtures.write(file, [])
+        try #require(mount("/proc/version", file, nil, UInt(MS_BIND), nil) == 0, "bind mount failed: \(errno)")
+        defer { umount2(file, Int32(MNT_DETACH)) }
+        let expected = try [UInt8](Data(contentsOf: URL(fileURLWithPath: "/proc/version")))
+        var info = stat()
+        try #require(stat(file, &info) == 0 && info.st_size == 0 && !expected.isEmpty)
+
+        let result = try cairn.run(["backup", source])
+        #expect(result.status == 3 && result.stderr.contains("version: changed while it was read"), "\(result.stderr)")
+        let target = scratch.path("restored")
+        try cairn.ok(["restore", "latest", "--target", target])
+        let restored = try [UInt8](Data(contentsOf: URL(fileURLWithPath: target + "/version")))
+        #expect(restored == expected)
+    }
 }
