@@ -13,6 +13,9 @@ struct RestoreCommand: ParsableCommand {
         mtimes, symlinks and hard links are restored, and every chunk is verified as it is read. Existing \
         files are never overwritten without --force, and with it each is moved aside as NAME.old.
 
+        An interrupted restore (Ctrl-C, kill -9, a crash) into a directory it created leaves \
+        CAIRN-RESTORE-UNFINISHED there: the same command again finishes it, keeping what is in place.
+
         Files are written with direct I/O (O_DIRECT, bypassing the page cache) where the file system \
         allows it, and through the page cache elsewhere; CAIRN_RESTORE_DIRECT_IO=0 turns it off. From a \
         local repository, files of 64 MiB or more are restored two at a time, and a chunk both hold (a dump.rdb and the AOF \
