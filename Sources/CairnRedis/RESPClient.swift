@@ -8,7 +8,7 @@ public final class RESPClient {
     /// Connects, authenticates (AUTH password, or AUTH user password) and selects the database.
     public init(address: RedisAddress, timeout: Double = 10) throws {
         self.address = address
-        connection = try RESPConnection(endpoint: address.endpoint, timeout: timeout, description: address.description)
+        connection = try RESPConnection(address: address, timeout: timeout)
         if let password = address.password {
             var arguments = ["AUTH"]
             if let user = address.username { arguments.append(user) }
