@@ -297,10 +297,12 @@ public struct RedisRestoreJob {
     }
 
     /// Nothing listens at `--redis`: before taking that as "stopped", make sure it is the address
-    /// the server in `--conf` would listen on, and that the pid in its pidfile is not alive.
+    /// the server in `--conf` would listen on (its `tls-port` for a rediss:// address), and that the
+    /// pid in its pidfile is not alive.
     private func refuseIfSeeminglyRunning(address: RedisAddress, config: [String: String]) throws {
-        if case .tcp(_, let port) = address.endpoint, let configured = config["port"].flatMap(Int.init), configured != 0, configured != port {
-            throw EngineError(.usage, "nothing answers at \(address), but the server in --conf listens on port \(configured)",
+        let portSetting = address.tls != nil ? "tls-port" : "port"
+        if case .tcp(_, let port) = address.endpoint, let configured = config[portSetting].flatMap(Int.init), configured != 0, configured != port {
+            throw EngineError(.usage, "nothing answers at \(address), but the server in --conf listens on \(portSetting) \(configured)",
                               hint: "check --redis; nothing was changed")
         }
         if let pidFile = config["pidfile"], let text = try? String(contentsOfFile: pidFile, encoding: .utf8),

@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 
-/// The byte stream under a `RESPConnection`: a blocking socket (TCP or unix).
+/// The byte stream under a `RESPConnection`: a blocking socket (TCP or unix), or TLS over TCP.
 /// Both block the caller with the connection's timeout and throw `RedisError`s that name the peer.
 protocol RESPTransport: AnyObject {
     /// Blocks until at least one byte has arrived and copies up to `buffer.count` of them into it;
@@ -22,9 +22,14 @@ final class RESPConnection {
     private var filled = 0
     let description: String
 
+    /// A socket for redis:// and unix://, TLS for rediss://.
     init(address: RedisAddress, timeout: Double) throws {
         description = address.description
-        transport = try SocketTransport(endpoint: address.endpoint, timeout: timeout, description: description)
+        if let tls = address.tls, case .tcp(let host, let port) = address.endpoint {
+            transport = try TLSTransport(host: host, port: port, settings: tls, timeout: timeout, description: description)
+        } else {
+            transport = try SocketTransport(endpoint: address.endpoint, timeout: timeout, description: description)
+        }
     }
 
     func setTimeout(_ seconds: Double) { transport.setTimeout(seconds) }

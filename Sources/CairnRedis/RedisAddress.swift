@@ -1,7 +1,7 @@
 import Foundation
 
-/// Where a Redis server listens and how to log in: `redis://[user:pass@]host:port[/db]` or
-/// `unix:///path/to/redis.sock`.
+/// Where a Redis server listens and how to log in: `redis://[user:pass@]host:port[/db]`,
+/// `rediss://…` (the same over TLS) or `unix:///path/to/redis.sock`.
 public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
     public enum Endpoint: Sendable, Equatable {
         case tcp(host: String, port: Int)
@@ -12,9 +12,11 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
     public var username: String?
     public var password: String?
     public var database: Int
+    /// TLS settings for a `rediss://` address; nil for plain TCP and unix sockets.
+    public var tls: RedisTLS?
 
-    public init(endpoint: Endpoint, username: String? = nil, password: String? = nil, database: Int = 0) {
-        self.endpoint = endpoint; self.username = username; self.password = password; self.database = database
+    public init(endpoint: Endpoint, username: String? = nil, password: String? = nil, database: Int = 0, tls: RedisTLS? = nil) {
+        self.endpoint = endpoint; self.username = username; self.password = password; self.database = database; self.tls = tls
     }
 
     /// Parses a URL; `fallbackPassword` (REDISCLI_AUTH, a password file) applies when the URL has none.
@@ -25,8 +27,9 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
             self.init(endpoint: .unix(path: path), password: fallbackPassword)
             return
         }
-        guard text.hasPrefix("redis://"), let url = URLComponents(string: text), let host = url.host, !host.isEmpty else {
-            throw RedisError(.usage, "\(text) is not a Redis address", hint: "use redis://[user:password@]host:port[/db] or unix:///path")
+        let secure = text.hasPrefix("rediss://")
+        guard text.hasPrefix("redis://") || secure, let url = URLComponents(string: text), let host = url.host, !host.isEmpty else {
+            throw RedisError(.usage, "\(text) is not a Redis address", hint: "use redis://[user:password@]host:port[/db], rediss://… for TLS, or unix:///path")
         }
         let databaseText = url.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         guard let database = databaseText.isEmpty ? 0 : Int(databaseText), database >= 0 else {
@@ -47,14 +50,14 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
         // An IPv6 literal is written in brackets in a URL, not in getaddrinfo's host.
         let bareHost = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         self.init(endpoint: .tcp(host: bareHost, port: url.port ?? 6379), username: username,
-                  password: password ?? fallbackPassword, database: database)
+                  password: password ?? fallbackPassword, database: database, tls: secure ? RedisTLS() : nil)
     }
 
     public var description: String {
         switch endpoint {
         case .tcp(let host, let port):
             let shown = host.contains(":") ? "[\(host)]" : host
-            return "redis://\(shown):\(port)" + (database != 0 ? "/\(database)" : "")
+            return (tls != nil ? "rediss://" : "redis://") + "\(shown):\(port)" + (database != 0 ? "/\(database)" : "")
         case .unix(let path): return "unix://\(path)"
         }
     }

@@ -28,6 +28,16 @@ import Testing
         #expect(try RedisAddress(parsing: "unix:///run/redis.sock", fallbackPassword: "from-env").password == "from-env")
     }
 
+    /// rediss:// is redis:// over TLS (redis-cli's and most clients' scheme): the same parts, and
+    /// TLS settings the connection uses (the system's trust store until options say otherwise).
+    @Test func redissIsTLS() throws {
+        let address = try RedisAddress(parsing: "rediss://backup:s3cret@cache.example.org:6380/2")
+        #expect(address == RedisAddress(endpoint: .tcp(host: "cache.example.org", port: 6380), username: "backup",
+                                        password: "s3cret", database: 2, tls: RedisTLS()))
+        #expect(address.description == "rediss://cache.example.org:6380/2")
+        #expect(try RedisAddress(parsing: "redis://cache.example.org").tls == nil)
+    }
+
     @Test func unixSockets() throws {
         let address = try RedisAddress(parsing: "unix:///var/run/redis.sock")
         #expect(address.endpoint == .unix(path: "/var/run/redis.sock"))
@@ -35,7 +45,7 @@ import Testing
         #expect(address.description == "unix:///var/run/redis.sock")
     }
 
-    @Test(arguments: ["", "db1:6379", "http://db1", "rediss://db1:6380", "redis://", "redis:///", "redis://:6379",
+    @Test(arguments: ["", "db1:6379", "http://db1", "rediss://", "redis://", "redis:///", "redis://:6379",
                       "redis://db1:port", "unix://relative.sock", "unix://"])
     func badAddressesAreUsageErrors(_ text: String) throws {
         let error = try #require(throws: RedisError.self) { try RedisAddress(parsing: text) }
