@@ -28,6 +28,11 @@ struct BackupCommand: ParsableCommand {
               --data-dir /var/lib/redis
           # from another host:
           cairn backup --redis redis://10.0.0.5:6379 --via replication
+          # TLS (tls-port, tls-auth-clients yes):
+          cairn backup --redis rediss://redis.internal:6379 \\
+              --redis-tls-ca /etc/redis/ca.crt \\
+              --redis-tls-cert /etc/cairn/redis.crt \\
+              --redis-tls-key /etc/cairn/redis.key
           # a stopped server's directory:
           cairn backup /var/lib/redis
           cairn backup --tag nightly --json /var/lib/redis

@@ -22,6 +22,11 @@ struct ScheduleCommand: ParsableCommand {
           cairn schedule --repo /srv/backups/redis --redis redis://127.0.0.1:6379
           cairn schedule --repo /srv/backups/redis --redis redis://127.0.0.1:6379 \\
               --at 02:30 --keep-daily 14 --keep-weekly 8 --keep-monthly 12 --install
+          cairn schedule --repo /srv/backups/redis \\
+              --redis rediss://redis.internal:6379 \\
+              --redis-tls-ca /etc/redis/ca.crt \\
+              --redis-tls-cert /etc/cairn/redis.crt \\
+              --redis-tls-key /etc/cairn/redis.key
           cairn schedule --repo /srv/backups/redis --redis redis://127.0.0.1:6379 \\
               --mirror-to swift://redis-offsite/db1 \\
               --mirror-env-file /etc/cairn/offsite.env
@@ -38,6 +43,8 @@ struct ScheduleCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("File with the Redis password, if the server needs one.", valueName: "file"))
     var redisPasswordFile: String?
+
+    @OptionGroup var redisTLS: RedisTLSOptions
 
     @Option(help: ArgumentHelp("Local time of the nightly run, HH:MM.", valueName: "time"))
     var at: String = "00:30"
@@ -94,6 +101,12 @@ struct ScheduleCommand: ParsableCommand {
         } else if mirrorEnvFile != nil || mirrorKeepDeleted {
             throw ValidationError("--mirror-env-file and --mirror-keep-deleted go with --mirror-to")
         }
+        if !redisTLS.isEmpty && !redis.hasPrefix("rediss://") {
+            throw ValidationError("--redis-tls-* options need a rediss:// address, not \(redis)")
+        }
+        for file in [redisTLS.caFile, redisTLS.certificateFile, redisTLS.keyFile].compactMap({ $0 }) where !file.hasPrefix("/") {
+            throw ValidationError("cron runs in another directory: give the --redis-tls-* files as absolute paths, not \(file)")
+        }
         if let mirrorEnvFile, !mirrorEnvFile.hasPrefix("/") {
             throw ValidationError("give --mirror-env-file as an absolute path, not \(mirrorEnvFile)")
         }
@@ -141,7 +154,7 @@ struct ScheduleCommand: ParsableCommand {
             where value > 0 { keep += [flag, String(value)] }
         let metrics = metricsFile == "none" ? [] : ["--metrics-file", metricsFile]
         let common = ["--quiet", "--lock-wait", lockWait] + metrics
-        let backup = [cairn, "backup", "--redis", redis] + (redisPasswordFile.map { ["--redis-password-file", $0] } ?? [])
+        let backup = [cairn, "backup", "--redis", redis] + (redisPasswordFile.map { ["--redis-password-file", $0] } ?? []) + redisTLS.arguments
             + ["--tag", "nightly"] + common
         let forget = [cairn, "forget"] + keep + ["--prune"] + common
         let log = ">>" + Self.quote(logFile) + " 2>&1"

@@ -3,13 +3,15 @@ import CairnRedis
 import Foundation
 
 /// `--redis URL` and its credentials: the URL, REDISCLI_AUTH, or a password file — never only
-/// the command line.
+/// the command line; for rediss://, the TLS options.
 struct RedisOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Redis server: redis://[user:password@]host:port[/db] or unix:///path.", valueName: "url"))
+    @Option(help: ArgumentHelp("Redis server: redis://[user:password@]host:port[/db], rediss://… (TLS; see --redis-tls-*) or unix:///path.", valueName: "url"))
     var redis: String?
 
     @Option(help: ArgumentHelp("File whose first line is the Redis password (instead of REDISCLI_AUTH).", valueName: "file"))
     var redisPasswordFile: String?
+
+    @OptionGroup var tls: RedisTLSOptions
 
     func address() throws -> RedisAddress? {
         guard let redis else { return nil }
@@ -20,6 +22,8 @@ struct RedisOptions: ParsableArguments {
             }
             fallback = String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
         }
-        return try RedisAddress(parsing: redis, fallbackPassword: fallback)
+        var address = try RedisAddress(parsing: redis, fallbackPassword: fallback)
+        try tls.apply(to: &address)
+        return address
     }
 }
