@@ -10,22 +10,35 @@ final class LiveRedis {
     private(set) var pid: pid_t = 0
     /// The `requirepass` among `extra`, used by `cli`.
     let password: String?
+    /// With TLS, the server listens on `port` as its tls-port only, and `cli` and `url` use TLS.
+    let tls: TestCertificates?
 
-    init(directory: String, appendOnly: Bool, extra: [String] = []) throws {
+    /// - Parameter tls: serve TLS only (`port 0`, `tls-port`), with the server certificate of
+    ///   `tls` and `tls-auth-clients yes` (clients need a certificate from its CA).
+    init(directory: String, appendOnly: Bool, extra: [String] = [], tls: TestCertificates? = nil) throws {
         self.directory = directory
         password = extra.first { $0.hasPrefix("requirepass ") }.map { String($0.dropFirst("requirepass ".count)) }
+        self.tls = tls
         mkdir(directory, 0o755)
         port = LiveRedis.freePort()
         configFile = directory + "/../redis-\(port).conf"
         var lines = ["port \(port)", "bind 127.0.0.1", "dir \(directory)", "save \"\"", "appendonly \(appendOnly ? "yes" : "no")",
                      "aof-use-rdb-preamble yes", "enable-debug-command local", "daemonize no",
                      "logfile \(directory)/../redis-\(port).log", "pidfile \(directory)/../redis-\(port).pid"]
+        if let tls {
+            lines += ["port 0", "tls-port \(port)", "tls-cert-file \(tls.serverCertificate)", "tls-key-file \(tls.serverKey)",
+                      "tls-ca-cert-file \(tls.ca)", "tls-auth-clients yes"]
+        }
         lines += extra
         try lines.joined(separator: "\n").write(toFile: configFile, atomically: true, encoding: .utf8)
         try start()
     }
 
-    var url: String { "redis://127.0.0.1:\(port)" }
+    var url: String { (tls != nil ? "rediss" : "redis") + "://127.0.0.1:\(port)" }
+    /// The options cairn needs for `url` with TLS: the test CA and the client certificate.
+    var tlsOptions: [String] {
+        tls.map { ["--redis-tls-ca", $0.ca, "--redis-tls-cert", $0.clientCertificate, "--redis-tls-key", $0.clientKey] } ?? []
+    }
     /// The command `redis-restore --start-command` runs: the same config, daemonized.
     var startCommand: String { "redis-server \(configFile) --daemonize yes >/dev/null 2>&1" }
 
@@ -46,7 +59,8 @@ final class LiveRedis {
     /// redis-cli against this server; returns stdout.
     @discardableResult
     func cli(_ arguments: [String], input: String? = nil) throws -> String {
-        try Spawn.output("/usr/bin/redis-cli", ["-p", String(port)] + (password.map { ["-a", $0, "--no-auth-warning"] } ?? []) + arguments, input: input).1
+        let tlsArguments = tls.map { ["--tls", "--cacert", $0.ca, "--cert", $0.clientCertificate, "--key", $0.clientKey] } ?? []
+        return try Spawn.output("/usr/bin/redis-cli", tlsArguments + ["-p", String(port)] + (password.map { ["-a", $0, "--no-auth-warning"] } ?? []) + arguments, input: input).1
     }
 
     var digest: String { ((try? cli(["DEBUG", "DIGEST"])) ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
