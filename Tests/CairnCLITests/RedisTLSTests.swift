@@ -65,6 +65,23 @@ struct RedisTLSTests {
         #expect(redis.digest == original)
     }
 
+    /// Nothing answers at a rediss:// address while the server in --conf has its tls-port
+    /// elsewhere (its `port` is 0): that is not a stopped server, and nothing is changed.
+    @Test func redisRestoreComparesTheAddressWithTLSPort() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let redis = try server(scratch, count: 50)
+        defer { redis.stop() }
+        _ = try cairn.backup([], extra: ["--redis", redis.url] + redis.tlsOptions)
+        try redis.loadDataset(prefix: "later-", count: 20)
+        let digest = redis.digest
+        let result = try cairn.run(["redis-restore", "latest", "--redis", "rediss://127.0.0.1:\(LiveRedis.freePort())",
+                                    "--conf", redis.configFile, "--start-command", redis.startCommand] + redis.tlsOptions)
+        #expect(result.status == 64 && result.stderr.contains("listens on tls-port \(redis.port)"), "exit \(result.status): \(result.stderr)")
+        #expect(redis.digest == digest)
+        #expect(!FileManager.default.fileExists(atPath: redis.directory + "/dump.rdb.old"))
+    }
+
     /// A server certificate the CA given does not vouch for: exit 14 (Redis), the option to use,
     /// and no snapshot.
     @Test func aCertificateTheCADoesNotVouchForIsRefused() throws {
