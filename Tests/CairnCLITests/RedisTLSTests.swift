@@ -98,6 +98,24 @@ struct RedisTLSTests {
         #expect(try cairn.snapshots().isEmpty)
     }
 
+    /// A certificate for a DNS name, reached by IP address: refused unless --redis-tls-server-name
+    /// gives that name (the name is checked, not only the CA).
+    @Test func aCertificateForAnotherNameNeedsTheServerName() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let redis = try server(scratch, count: 10)
+        defer { redis.stop() }
+        let certificates = try #require(redis.tls)
+        try redis.cli(["CONFIG", "SET", "tls-cert-file", certificates.namedServerCertificate, "tls-key-file", certificates.namedServerKey])
+        let byAddress = try cairn.run(["backup", "--redis", redis.url] + redis.tlsOptions)
+        #expect(byAddress.status == 14 && byAddress.stderr.contains("could not be verified"), "exit \(byAddress.status): \(byAddress.stderr)")
+        #expect(byAddress.stderr.contains("--redis-tls-server-name"))
+        let wrongName = try cairn.run(["backup", "--redis", redis.url, "--redis-tls-server-name", "other.test"] + redis.tlsOptions)
+        #expect(wrongName.status == 14 && wrongName.stderr.contains("could not be verified"), "exit \(wrongName.status): \(wrongName.stderr)")
+        try cairn.ok(["backup", "--redis", redis.url, "--redis-tls-server-name", certificates.namedServerName] + redis.tlsOptions)
+        #expect(try cairn.snapshots().count == 1)
+    }
+
     /// tls-auth-clients yes and no client certificate: the server's refusal says which options to add.
     @Test func aServerThatWantsAClientCertificateSaysSo() throws {
         let scratch = try Scratch()
