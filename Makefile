@@ -15,8 +15,9 @@ PREFIX ?= /usr/local
 APT_PACKAGES := libzstd-dev libsqlite3-dev pkg-config redis-server redis-tools swift-proxy swift-account swift-container swift-object memcached
 BENCH_PACKAGES := restic borgbackup rdiff-backup zstd time
 # A real Keystone v3 for the object-store tests (scripts/objectstore/keystone.sh; no system service);
-# python3-cryptography for scripts/format/cairn-read.py, the independent reader IndependentReaderTests runs.
-TEST_PACKAGES := python3-keystone python3-keystonemiddleware python3-cryptography
+# python3-cryptography for scripts/format/cairn-read.py, the independent reader IndependentReaderTests runs;
+# openssl for the certificates RedisTLSTests makes.
+TEST_PACKAGES := python3-keystone python3-keystonemiddleware python3-cryptography openssl
 
 .PHONY: all deps build release test demo bench bench-micro redis-timings bench-objectstore install lint clean check-swift
 

@@ -167,6 +167,11 @@ final class TLSTransport: RESPTransport {
             return connecting ? RESPConnection.connectError(error.errnoCode, description)
                 : RedisError("connection to \(description) failed: \(String(cString: strerror(error.errnoCode)))", cause: error)
         }
+        if case NIOSSLError.uncleanShutdown = error {
+            // The peer closed TCP without TLS's close_notify, as Redis does after SHUTDOWN: the same
+            // words as a plain socket that reads its end.
+            return RedisError("\(description) closed the connection")
+        }
         let text = String(describing: error)
         let cause = TLSFailure(error)
         if text.contains("CERTIFICATE_VERIFY_FAILED") || (error as? NIOSSLExtraError) == .failedToValidateHostname {
