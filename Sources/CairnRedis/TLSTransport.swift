@@ -15,7 +15,7 @@ final class TLSTransport: RESPTransport {
     private let description: String
     private var timeout: Double
 
-    /// Connects and completes the handshake (the server's certificate is verified), both within `timeout`.
+    /// Connects, then completes the handshake (the server's certificate and name are verified), each within `timeout`.
     init(host: String, port: Int, settings: RedisTLS, timeout: Double, description: String) throws {
         self.settings = settings
         self.description = description
