@@ -44,6 +44,12 @@ struct S3ListingPage {
             throw StoreError(.failure, "the S3 service answered the listing of \(subject) with something that is not a ListBucketResult",
                              cause: RemoteFailure.status(200, detail: String(decoding: body.prefix(300), as: UTF8.self)))
         }
+        // A size taken as 0 would surface much later, as a "damaged" object in `check` or a
+        // mismatch in `mirror`; the listing itself is what is wrong, so say so here.
+        if let (key, size) = reader.unreadableSize {
+            throw StoreError(.failure, "the S3 service listed \(key) in \(subject) with size '\(size)', which is not a byte count",
+                             hint: "the service or a proxy in front of it sent a malformed listing; try again, and report it if it persists")
+        }
         objects = reader.objects
         isTruncated = reader.isTruncated
         nextContinuationToken = reader.nextContinuationToken
@@ -54,10 +60,13 @@ struct S3ListingPage {
         var isTruncated = false
         var nextContinuationToken: String?
         var sawResult = false
+        /// The first object listed without a readable, non-negative `Size`, and what it said.
+        var unreadableSize: (key: String, size: String)?
         private var path: [String] = []
         private var text = ""
         private var key: String?
-        private var size: Int64 = 0
+        private var size: Int64?
+        private var sizeText = ""
         private var modified: Date?
 
         func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
@@ -65,7 +74,7 @@ struct S3ListingPage {
             path.append(name)
             text = ""
             if name == "ListBucketResult" { sawResult = true }
-            if name == "Contents" { key = nil; size = 0; modified = nil }
+            if name == "Contents" { key = nil; size = nil; sizeText = "(none)"; modified = nil }
         }
 
         func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
@@ -74,11 +83,17 @@ struct S3ListingPage {
             let parent = path.count >= 2 ? path[path.count - 2] : ""
             switch (parent, name) {
             case ("Contents", "Key"): key = text
-            case ("Contents", "Size"): size = Int64(text) ?? 0
+            case ("Contents", "Size"): size = Int64(text).flatMap { $0 >= 0 ? $0 : nil }; sizeText = text
             case ("Contents", "LastModified"): modified = ListingTime.parse(text)
             case ("ListBucketResult", "IsTruncated"): isTruncated = text == "true"
             case ("ListBucketResult", "NextContinuationToken"): nextContinuationToken = text
-            case (_, "Contents"): if let key { objects.append((key, size, modified)) }
+            case (_, "Contents"):
+                guard let key else { break }
+                if let size {
+                    objects.append((key, size, modified))
+                } else if unreadableSize == nil {
+                    unreadableSize = (key, String(sizeText.prefix(40)))
+                }
             default: break
             }
             path.removeLast()
