@@ -389,15 +389,16 @@ public final class Catalog: @unchecked Sendable {
     /// floating point (exact below 2^53, 8 PiB) and the cast makes a larger sum Int64.max.
     public func statistics() throws -> CatalogStatistics {
         try locked {
-            let packs = try connection.statement("SELECT count(*), CAST(total(size) AS INTEGER) FROM packs")
+            // Each size counts at least 0: a forged or damaged row cannot make a total negative.
+            let packs = try connection.statement("SELECT count(*), CAST(total(max(size, 0)) AS INTEGER) FROM packs")
             _ = try packs.step()
             let packCount = Int(packs.int64(0)), packBytes = packs.int64(1)
-            let chunks = try connection.statement("SELECT count(*), CAST(total(raw_length) AS INTEGER) FROM chunks")
+            let chunks = try connection.statement("SELECT count(*), CAST(total(max(raw_length, 0)) AS INTEGER) FROM chunks")
             _ = try chunks.step()
             let chunkCount = Int(chunks.int64(0)), raw = chunks.int64(1)
             // A blob holding a frame of several chunks counts once.
             let blobs = try connection.statement("""
-                SELECT CAST(total(stored) AS INTEGER) FROM (SELECT max(stored_length) AS stored FROM chunks GROUP BY pack, offset)
+                SELECT CAST(total(max(stored, 0)) AS INTEGER) FROM (SELECT max(stored_length) AS stored FROM chunks GROUP BY pack, offset)
                 """)
             _ = try blobs.step()
             let stored = blobs.int64(0)
@@ -410,10 +411,10 @@ public final class Catalog: @unchecked Sendable {
 
     /// The pack bytes and the snapshot count: what a monitor graphs after every run. Two small
     /// tables, where `statistics` scans every chunk (0.4 s for a 7-night medium catalog). The
-    /// bytes are summed as in `statistics`, at most Int64.max.
+    /// bytes are summed as in `statistics`, each at least 0, at most Int64.max.
     public func totals() throws -> (packBytes: Int64, snapshotCount: Int) {
         try locked {
-            let packs = try connection.statement("SELECT CAST(total(size) AS INTEGER) FROM packs")
+            let packs = try connection.statement("SELECT CAST(total(max(size, 0)) AS INTEGER) FROM packs")
             _ = try packs.step()
             let snapshots = try connection.statement("SELECT count(*) FROM snapshots")
             _ = try snapshots.step()

@@ -137,6 +137,21 @@ import Testing
         #expect(try catalog.totals().packBytes == .max)
     }
 
+    /// Negative sizes in a forged or damaged catalog showed as negative totals in `cairn stats`
+    /// (and its ratios); each row counts at least 0.
+    @Test func negativeSizesCountAsZero() throws {
+        let catalog = try Catalog.inMemory()
+        try catalog.write { try $0.insertIndex(IndexID(id(1)), packs: [pack(1, chunks: [1, 2]), pack(2, chunks: [3])]) }
+        let honest = try catalog.statistics()
+        try catalog.connection.execute("UPDATE packs SET size = -9223372036854775807 WHERE id = x'\(id(1001).hex)'")
+        try catalog.connection.execute("UPDATE chunks SET raw_length = -5000, stored_length = -5000 WHERE id = x'\(id(3).hex)'")
+        let statistics = try catalog.statistics()
+        #expect(statistics.packBytes >= 0 && statistics.rawChunkBytes >= 0 && statistics.storedChunkBytes >= 0)
+        #expect(statistics.packBytes == honest.packBytes - Int64(pack(1, chunks: [1, 2]).size))
+        #expect(statistics.rawChunkBytes == 400 && statistics.storedChunkBytes == 200)
+        #expect(try catalog.totals().packBytes == statistics.packBytes)
+    }
+
     /// Stored lengths a forged or damaged catalog holds (any Int64 fits the column) made SQLite's
     /// sum fail prune with "integer overflow"; the sums stop at Int64.max, for prune to refuse.
     @Test func packUsageOfLengthsThatAddUpPastInt64IsItsMaximum() throws {
