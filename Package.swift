@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "CairnCodecTests", dependencies: ["CairnCodec", "CairnCore", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "CairnCatalogTests", dependencies: ["CairnCatalog"]),
         .testTarget(name: "CairnBackendsTests", dependencies: ["CairnBackends"]),
-        .testTarget(name: "CairnRepositoryTests", dependencies: ["CairnRepository", "CairnCodec", "CairnBackends",
+        .testTarget(name: "CairnRepositoryTests", dependencies: ["CairnRepository", "CairnCatalog", "CairnCodec", "CairnBackends", "CairnTestSupport",
                                                                 .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CairnRedisTests", dependencies: ["CairnRedis", "CairnTestSupport"],
                     resources: [.copy("Data")]),
