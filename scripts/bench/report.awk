@@ -30,7 +30,7 @@ mode == "summary" && file == 1 {
   if (s == "backup" && V["night"] == 1) { first_wall[t] = wall; first_bytes[t] = bytes; first_added[t] = V["added_bytes"] }
   else if (s == "rebackup") rebackup[t] = wall
   else if (s == "backup") { nw[t] += wall; nb[t] += bytes; na[t] += V["added_bytes"]; nn[t]++; ncpu[t] += cpu }
-  else if (s == "restore") { rw[t] += wall; rb[t] += bytes; rn[t]++ }
+  else if (s == "restore") { rw[t] += wall; rb[t] += bytes; rn[t]++; rsw[t] += wall + V["sync_s"] }
   if (s == "backup" || s == "rebackup") { repo[t] = V["repo_bytes"]; cache[t] = V["cache_bytes"] }
   if (s == "backup" || s == "rebackup") bcpu[t] += cpu
 }
@@ -41,16 +41,16 @@ mode == "ratios" { tool[++nt] = V["tool"]; for (i = 1; i <= nf; i++) S[nt, H[i]]
 
 # ---------- markdown renderers ----------
 mode == "md-steps" {
-  if (!hdr++) { print "| tool | step | night | wall s | MB/s | CPU s (user+sys) | peak RSS MiB | repo MB after | added MB | cache MB |"; print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|" }
-  printf "| %s | %s | %s | %.2f | %s | %.2f | %s | %s | %s | %s |\n", V["tool"], V["step"], cell(V["night"]), V["wall_s"], (V["data_bytes"] > 0 ? sprintf("%.1f", rate(V["data_bytes"], V["wall_s"])) : "–"), V["user_s"] + V["sys_s"], mib(V["rss_kb"]), mb(V["repo_bytes"]), (V["step"] ~ /backup|init/ ? mb(V["added_bytes"]) : "–"), mb(V["cache_bytes"])
+  if (!hdr++) { print "| tool | step | night | wall s | then `sync` s | MB/s | CPU s (user+sys) | peak RSS MiB | repo MB after | added MB | cache MB |"; print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" }
+  printf "| %s | %s | %s | %.2f | %s | %s | %.2f | %s | %s | %s | %s |\n", V["tool"], V["step"], cell(V["night"]), V["wall_s"], (V["sync_s"] == "" ? "–" : sprintf("%.2f", V["sync_s"])), (V["data_bytes"] > 0 ? sprintf("%.1f", rate(V["data_bytes"], V["wall_s"])) : "–"), V["user_s"] + V["sys_s"], mib(V["rss_kb"]), mb(V["repo_bytes"]), (V["step"] ~ /backup|init/ ? mb(V["added_bytes"]) : "–"), mb(V["cache_bytes"])
 }
 mode == "md-summary" {
-  if (!hdr++) { print "| tool | first backup MB/s | unchanged re-backup s | nightly backup MB/s | added per night MB | repo MB after last night | restore MB/s | CPU s, all backups | max peak RSS MiB | restores verified |"; print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|" }
-  printf "| %s | %.1f | %.2f | %.1f | %.1f | %.1f | %.1f | %.1f | %s | %s |\n", V["tool"], V["first_backup_mbps"], V["rebackup_s"], V["nightly_backup_mbps"], V["added_per_night_bytes"] / 1e6, V["repo_bytes_final"] / 1e6, V["restore_mbps"], V["backup_cpu_s"], mib(V["max_rss_kb"]), V["verified"]
+  if (!hdr++) { print "| tool | first backup MB/s | unchanged re-backup s | nightly backup MB/s | added per night MB | repo MB after last night | restore MB/s | restore, on disk, MB/s | CPU s, all backups | max peak RSS MiB | restores verified |"; print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|" }
+  printf "| %s | %.1f | %.2f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %s | %s |\n", V["tool"], V["first_backup_mbps"], V["rebackup_s"], V["nightly_backup_mbps"], V["added_per_night_bytes"] / 1e6, V["repo_bytes_final"] / 1e6, V["restore_mbps"], V["restore_synced_mbps"], V["backup_cpu_s"], mib(V["max_rss_kb"]), V["verified"]
 }
 mode == "md-ratios" {
-  if (!hdr++) { print "| Cairn vs | nightly backup throughput | first backup throughput | restore throughput | repo size after last night | added per night | max peak RSS |"; print "|---|---:|---:|---:|---:|---:|---:|" }
-  printf "| %s | %s | %s | %s | %s | %s | %s |\n", V["peer"], x(V["nightly_throughput"]), x(V["first_throughput"]), x(V["restore_throughput"]), x(V["repo_size"]), x(V["added_per_night"]), x(V["peak_rss"])
+  if (!hdr++) { print "| Cairn vs | nightly backup throughput | first backup throughput | restore throughput | restore throughput, on disk | repo size after last night | added per night | max peak RSS |"; print "|---|---:|---:|---:|---:|---:|---:|---:|" }
+  printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", V["peer"], x(V["nightly_throughput"]), x(V["first_throughput"]), x(V["restore_throughput"]), x(V["restore_synced_throughput"]), x(V["repo_size"]), x(V["added_per_night"]), x(V["peak_rss"])
 }
 function x(v) { return v == "" ? "–" : sprintf("%.2f×", v) }
 mode == "md-limits" {
@@ -73,23 +73,24 @@ mode == "json" {
 
 END {
   if (mode == "summary") {
-    print "tool", "first_backup_s", "first_backup_mbps", "first_backup_added_bytes", "rebackup_s", "nightly_backups", "nightly_backup_mbps", "added_per_night_bytes", "repo_bytes_final", "cache_bytes_final", "restore_mbps", "backup_cpu_s", "max_rss_kb", "verified"
+    print "tool", "first_backup_s", "first_backup_mbps", "first_backup_added_bytes", "rebackup_s", "nightly_backups", "nightly_backup_mbps", "added_per_night_bytes", "repo_bytes_final", "cache_bytes_final", "restore_mbps", "restore_synced_mbps", "backup_cpu_s", "max_rss_kb", "verified"
     for (k = 1; k <= ntools; k++) {
       t = order[k]
       ver = (vt[t] == 0) ? "none" : (bad[t] ? "FAILED" : "yes (" vt[t] ")")
       print t, sprintf("%.2f", first_wall[t]), sprintf("%.2f", rate(first_bytes[t], first_wall[t])), first_added[t] + 0, sprintf("%.2f", rebackup[t]), nn[t] + 0,
         sprintf("%.2f", rate(nb[t], nw[t])), (nn[t] ? sprintf("%.0f", na[t] / nn[t]) : ""), repo[t] + 0, cache[t] + 0,
-        sprintf("%.2f", rate(rb[t], rw[t])), sprintf("%.2f", bcpu[t]), rss[t] + 0, ver
+        sprintf("%.2f", rate(rb[t], rw[t])), sprintf("%.2f", rate(rb[t], rsw[t])), sprintf("%.2f", bcpu[t]), rss[t] + 0, ver
     }
   }
   if (mode == "ratios") {
-    print "peer", "nightly_throughput", "first_throughput", "restore_throughput", "repo_size", "added_per_night", "peak_rss"
+    print "peer", "nightly_throughput", "first_throughput", "restore_throughput", "restore_synced_throughput", "repo_size", "added_per_night", "peak_rss"
     for (c = 1; c <= nt; c++) if (tool[c] == "cairn") break
     if (c > nt) exit 0
     for (p = 1; p <= nt; p++) {
       if (p == c) continue
       print tool[p], q(S[c, "nightly_backup_mbps"], S[p, "nightly_backup_mbps"]), q(S[c, "first_backup_mbps"], S[p, "first_backup_mbps"]),
-        q(S[c, "restore_mbps"], S[p, "restore_mbps"]), q(S[c, "repo_bytes_final"], S[p, "repo_bytes_final"]),
+        q(S[c, "restore_mbps"], S[p, "restore_mbps"]), q(S[c, "restore_synced_mbps"], S[p, "restore_synced_mbps"]),
+        q(S[c, "repo_bytes_final"], S[p, "repo_bytes_final"]),
         q(S[c, "added_per_night_bytes"], S[p, "added_per_night_bytes"]), q(S[c, "max_rss_kb"], S[p, "max_rss_kb"])
     }
   }
