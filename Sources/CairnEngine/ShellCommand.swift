@@ -30,9 +30,14 @@ public enum ShellCommand {
     /// With no `timeout` it runs in this process's group and is waited for as long as it takes:
     /// for a person at a terminal, whose command may prompt there (a process group in the
     /// background of a terminal is stopped when it reads it) and who can press Ctrl-C.
-    public static func output(of command: String, timeout: Duration?) throws -> Outcome {
+    ///
+    /// `started` gets the command's pid (with a `timeout`, also its process group's id) as soon as
+    /// it runs, for a caller that must stop it from elsewhere (a signal handler's cleanup).
+    public static func output(of command: String, timeout: Duration?,
+                              started: (pid_t) -> Void = { _ in }) throws -> Outcome {
         let deadline = timeout.map { ContinuousClock.now + $0 }
         let (pid, readEnd) = try spawnCapturingOutput(command, newGroup: timeout != nil)
+        started(pid)
         defer { close(readEnd) }
         let captured: [UInt8]?
         do {

@@ -88,16 +88,8 @@ struct FailureTests {
     @Test func aHangingPasswordCommandIsKilledAtItsTimeout() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch)
-        let duration = "600.\(getpid())\(UInt32.random(in: 1000...9999))"   // no other sleep has this argument
-        func sleeping() -> [pid_t] {
-            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-            return entries.compactMap(pid_t.init).filter { pid in
-                guard let arguments = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8),
-                      arguments.split(separator: "\0").map(String.init) == ["sleep", duration],
-                      let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
-                return !stat.contains(") Z ")   // a zombie has ended
-            }
-        }
+        let duration = Self.uniqueSleep()
+        func sleeping() -> [pid_t] { Self.running(["sleep", duration]) }
         defer { for pid in sleeping() { kill(pid, SIGKILL) } }
 
         let started = Date()
@@ -115,6 +107,41 @@ struct FailureTests {
                                                                    "CAIRN_PASSWORD_COMMAND_TIMEOUT": "1m"])
         #expect(badTimeout.status == 64 && badTimeout.stderr.contains("CAIRN_PASSWORD_COMMAND_TIMEOUT=1m is not a number of seconds"),
                 "\(badTimeout.stderr)")
+    }
+
+    /// A `sleep` argument no other process has: 600 s and this test's pid and a random number.
+    static func uniqueSleep() -> String { "600.\(getpid())\(UInt32.random(in: 1000...9999))" }
+
+    /// Live (not zombie) processes whose arguments are exactly `arguments`.
+    static func running(_ arguments: [String]) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(pid_t.init).filter { pid in
+            guard let cmdline = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8),
+                  cmdline.split(separator: "\0").map(String.init) == arguments,
+                  let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+            return !stat.contains(") Z ")   // a zombie has ended
+        }
+    }
+
+    /// Cron stops a run (SIGTERM from `timeout`, systemd, or an operator's kill) while its password
+    /// command hangs: the command runs in a process group of its own, so before it was left running
+    /// (with the `sleep` it started) until its own end. The signal now kills that group, and cairn
+    /// still ends by the signal.
+    @Test(arguments: [SIGTERM, SIGINT, SIGHUP])
+    func aPasswordCommandEndsWithCairn(signal: Int32) throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let duration = Self.uniqueSleep()
+        func sleeping() -> [pid_t] { Self.running(["sleep", duration]) }
+        defer { for pid in sleeping() { kill(pid, SIGKILL) } }
+
+        let hanging = try cairn.start(["snapshots"], environment: ["CAIRN_PASSWORD_FILE": "",
+                                                                   "CAIRN_PASSWORD_COMMAND": "sleep \(duration); echo never"])
+        try #require(eventually(timeout: 10) { !sleeping().isEmpty }, "the password command did not start")
+        kill(hanging.pid, signal)
+        let result = hanging.wait(timeout: 20)
+        #expect(result.signaled && result.status == signal, "\(result.signaled) \(result.status) \(result.stderr)")
+        #expect(eventually(timeout: 2) { sleeping().isEmpty }, "the command's sleep is still running")
     }
 
     /// On a terminal a password command may prompt there (`read </dev/tty`, a pinentry): it shares

@@ -1,6 +1,7 @@
 import CairnEngine
 import Foundation
 import Glibc
+import Synchronization
 
 /// Finds the repository password: CAIRN_PASSWORD, CAIRN_PASSWORD_FILE, CAIRN_PASSWORD_COMMAND,
 /// or a prompt without echo when standard input is a terminal.
@@ -104,7 +105,20 @@ enum PasswordSource {
 
     private static func output(of command: String) throws -> String {
         let seconds = try commandTimeout()
-        switch try ShellCommand.output(of: command, timeout: ownsTerminal ? nil : .seconds(seconds)) {
+        let outcome: ShellCommand.Outcome
+        if ownsTerminal {
+            // In cairn's own process group: Ctrl-C reaches both.
+            outcome = try ShellCommand.output(of: command, timeout: nil)
+        } else {
+            // In a group of its own, which nothing else would stop if cairn were (cron's SIGTERM,
+            // a `timeout` wrapper, systemd stopping the job): the command and what it started
+            // would run on until they ended by themselves. A signal now kills that group first.
+            let group = CommandGroup()
+            outcome = try Interruption.cleaningUp(with: { group.kill() }) {
+                try ShellCommand.output(of: command, timeout: .seconds(seconds), started: { group.started($0) })
+            }
+        }
+        switch outcome {
         case .timedOut:
             let shown = seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
             throw CLIError(.usage, "CAIRN_PASSWORD_COMMAND did not finish within \(shown) s and was stopped",
@@ -114,6 +128,18 @@ enum PasswordSource {
             throw CLIError(.usage, "CAIRN_PASSWORD_COMMAND exited with status \(status)")
         case .exited(_, let output):
             return String(decoding: output, as: UTF8.self)
+        }
+    }
+
+    /// The process group of a running password command, for a signal's cleanup to kill.
+    private final class CommandGroup: Sendable {
+        private let leader = Atomic<Int32>(0)
+
+        func started(_ pid: pid_t) { leader.store(pid, ordering: .relaxed) }
+
+        func kill() {
+            let pid = leader.load(ordering: .relaxed)
+            if pid > 0 { Glibc.kill(-pid, SIGKILL) }
         }
     }
 
