@@ -267,7 +267,7 @@ public struct RestoreJob {
     private func restoreSideBySide(_ first: FileToRestore, _ second: FileToRestore, writer: RestoreWriter,
                                    result: inout RestoreResult) throws {
         let cache = DecodedChunkCache(capacity: Self.sideBySideCacheBytes)
-        let reader = BlobReader(repository: repository, workers: request.workers)
+        let reader = BlobReader(repository: repository, workers: request.workers, recentFrames: writer.reader.recentFrames)
         let job = self
         let lane = SideLane { partial in
             try job.restore(second, writer: writer, reader: reader, cache: cache, result: &partial)

@@ -1,6 +1,7 @@
 @testable import CairnRepository
 import CairnBackends
 import CairnCatalog
+import CairnCodec
 import CairnCore
 import CairnTestSupport
 import Foundation
@@ -66,6 +67,7 @@ struct BlobReaderReadsTests {
                     lengths.append(length)
                 }
             }
+            guard pairs > 0 else { return }
             let writer = BlobWriter(repository: repository, workers: 1)
             let ids = try stream.withUnsafeBytes { try writer.store($0, lengths: lengths, kind: .data) }
             try writer.flush()
@@ -138,5 +140,74 @@ struct BlobReaderReadsTests {
         #expect(Array(UnsafeRawBufferPointer(rebasing: output[0..<raw])) == scratch.content[id]!)
         #expect(Array(UnsafeRawBufferPointer(rebasing: output[raw..<(2 * raw)])) == scratch.content[id]!)
         #expect(scratch.store.rangedReads.map(\.length) == [Int(real.storedLength)])
+    }
+
+    /// Chunks of one frame wanted in two calls (a batch that ends inside the frame, or two files
+    /// restored side by side wanting different chunks of it): the second call takes them from
+    /// the frame the first decoded, instead of decrypting and decompressing it again.
+    @Test func aFrameDecodedInPartIsNotDecodedAgain() throws {
+        let scratch = try Scratch(pairs: 0)
+        // 24 chunks of 1 KiB that compress (so they share one zstd frame of 24 KiB).
+        var random = SplitMix64(seed: 9)
+        var stream: [UInt8] = []
+        for _ in 0..<24 {
+            let word = (0..<16).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            stream += (0..<64).flatMap { _ in word }
+        }
+        let writer = BlobWriter(repository: scratch.repository, workers: 1)
+        let ids = try stream.withUnsafeBytes { try writer.store($0, lengths: Array(repeating: 1024, count: 24), kind: .data) }
+        try writer.flush()
+        writer.close()
+        let shared = RecentFrames()
+        let reader = BlobReader(repository: scratch.repository, workers: 1, recentFrames: shared)
+        let locations = try reader.locate(ids)
+        #expect(Set(locations.map(\.offset)).count == 1 && locations[0].compression == CompressionAlgorithm.zstd.rawValue,
+                "the test wants one compressed frame")
+        func content(_ item: Int) -> [UInt8] { Array(stream[(item * 1024)..<((item + 1) * 1024)]) }
+
+        #expect(try reader.read([ids[3], ids[4]]) == [content(3), content(4)])
+        #expect(shared.counts.kept == 1 && shared.counts.served == 0)
+        // Another reader sharing them (the other file restored side by side).
+        let other = BlobReader(repository: scratch.repository, workers: 1, recentFrames: shared)
+        #expect(try other.read([ids[20], ids[0]]) == [content(20), content(0)])
+        #expect(shared.counts.served == 1)
+        // Read in order, the whole frame is decoded straight into place, as before (kept or not).
+        #expect(try BlobReader(repository: scratch.repository, workers: 1).read(ids) == (0..<24).map(content))
+    }
+
+    /// A kept frame is checked like a decoded one: an index entry that puts a chunk past the
+    /// frame's end is refused, and a chunk whose bytes do not match its id fails.
+    @Test func aKeptFrameIsCheckedLikeADecodedOne() throws {
+        let scratch = try Scratch(pairs: 0)
+        var random = SplitMix64(seed: 11)
+        var stream: [UInt8] = []
+        for _ in 0..<8 {
+            let word = (0..<16).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            stream += (0..<64).flatMap { _ in word }
+        }
+        let writer = BlobWriter(repository: scratch.repository, workers: 1)
+        let ids = try stream.withUnsafeBytes { try writer.store($0, lengths: Array(repeating: 1024, count: 8), kind: .data) }
+        try writer.flush()
+        writer.close()
+        let reader = BlobReader(repository: scratch.repository, workers: 1)
+        _ = try reader.read([ids[1]])
+        #expect(reader.recentFrames.counts.kept == 1)
+        var locations = try reader.locate([ids[2], ids[5]])
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
+        defer { output.deallocate() }
+
+        var outside = locations[0]
+        outside.frameOffset = 8 * 1024 - 512
+        let error = #expect(throws: RepositoryError.self) {
+            try reader.decode([ids[2]], at: [outside], into: output, offsets: [0])
+        }
+        #expect(error?.message.contains("lies outside its blob") == true, "\(error?.message ?? "")")
+
+        locations[1].frameOffset = locations[0].frameOffset   // chunk 5's id, chunk 2's bytes
+        let mismatch = #expect(throws: RepositoryError.self) {
+            try reader.decode([ids[5]], at: [locations[1]], into: output, offsets: [0])
+        }
+        #expect(mismatch?.message.contains("does not match its id") == true, "\(mismatch?.message ?? "")")
+        #expect(reader.recentFrames.counts.served >= 2)
     }
 }
