@@ -82,6 +82,22 @@ struct BlobReaderReadsTests {
         }
 
         deinit { try? FileManager.default.removeItem(atPath: root) }
+
+        /// Stores `count` chunks of 1 KiB that compress (a random 16-byte word repeated), which
+        /// follow one another and so share one zstd frame; returns their ids and bytes.
+        func storeCompressibleChunks(_ count: Int, seed: UInt64) throws -> (ids: [ChunkID], bytes: [UInt8]) {
+            var random = SplitMix64(seed: seed)
+            var stream: [UInt8] = []
+            for _ in 0..<count {
+                let word = (0..<16).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+                stream += (0..<64).flatMap { _ in word }
+            }
+            let writer = BlobWriter(repository: repository, workers: 1)
+            let ids = try stream.withUnsafeBytes { try writer.store($0, lengths: Array(repeating: 1024, count: count), kind: .data) }
+            try writer.flush()
+            writer.close()
+            return (ids, stream)
+        }
     }
 
     @Test func blobsAFewKiBApartAreReadWithOneRead() throws {
@@ -147,17 +163,7 @@ struct BlobReaderReadsTests {
     /// the frame the first decoded, instead of decrypting and decompressing it again.
     @Test func aFrameDecodedInPartIsNotDecodedAgain() throws {
         let scratch = try Scratch(pairs: 0)
-        // 24 chunks of 1 KiB that compress (so they share one zstd frame of 24 KiB).
-        var random = SplitMix64(seed: 9)
-        var stream: [UInt8] = []
-        for _ in 0..<24 {
-            let word = (0..<16).map { _ in UInt8(truncatingIfNeeded: random.next()) }
-            stream += (0..<64).flatMap { _ in word }
-        }
-        let writer = BlobWriter(repository: scratch.repository, workers: 1)
-        let ids = try stream.withUnsafeBytes { try writer.store($0, lengths: Array(repeating: 1024, count: 24), kind: .data) }
-        try writer.flush()
-        writer.close()
+        let (ids, stream) = try scratch.storeCompressibleChunks(24, seed: 9)
         let shared = RecentFrames()
         let reader = BlobReader(repository: scratch.repository, workers: 1, recentFrames: shared)
         let locations = try reader.locate(ids)
@@ -179,16 +185,7 @@ struct BlobReaderReadsTests {
     /// frame's end is refused, and a chunk whose bytes do not match its id fails.
     @Test func aKeptFrameIsCheckedLikeADecodedOne() throws {
         let scratch = try Scratch(pairs: 0)
-        var random = SplitMix64(seed: 11)
-        var stream: [UInt8] = []
-        for _ in 0..<8 {
-            let word = (0..<16).map { _ in UInt8(truncatingIfNeeded: random.next()) }
-            stream += (0..<64).flatMap { _ in word }
-        }
-        let writer = BlobWriter(repository: scratch.repository, workers: 1)
-        let ids = try stream.withUnsafeBytes { try writer.store($0, lengths: Array(repeating: 1024, count: 8), kind: .data) }
-        try writer.flush()
-        writer.close()
+        let (ids, _) = try scratch.storeCompressibleChunks(8, seed: 11)
         let reader = BlobReader(repository: scratch.repository, workers: 1)
         _ = try reader.read([ids[1]])
         #expect(reader.recentFrames.counts.kept == 1)
