@@ -266,14 +266,14 @@ public final class BlobReader: @unchecked Sendable {
     /// decompression, lengths), which every chunk in it shares.
     private func openBlob(_ stored: UnsafeRawBufferPointer,
                           chunks: [(id: ChunkID, location: ChunkLocation, plain: UnsafeMutableRawBufferPointer)],
-                          decompressor: ZstdDecompressor) throws -> [Int] {
+                          decompressor: ZstdDecompressor, useRecentFrames: Bool = true) throws -> [Int] {
         let head = chunks[0]
         let compression = CompressionAlgorithm(rawValue: head.location.compression)
         guard compression != nil else {
             throw RepositoryError(.integrity, "chunk \(head.id.short) uses unknown compression \(head.location.compression)")
         }
         let frameKey = RecentFrames.Key(pack: head.location.pack, offset: head.location.offset)
-        if compression == .zstd, let frame = recentFrames.frame(frameKey) {
+        if useRecentFrames, compression == .zstd, let frame = recentFrames.frame(frameKey) {
             // Decoded (authenticated, decompressed) a moment ago for other chunks of it; the ids
             // below verify these as always.
             try frame.withUnsafeBytes { try Self.copyChunks(chunks, from: $0) }
@@ -286,7 +286,7 @@ public final class BlobReader: @unchecked Sendable {
             try repository.envelope.open(stored) { opened in
                 do {
                     if let partial = try Self.decodeFrame(opened, compression: compression!, chunks: chunks, decompressor: decompressor) {
-                        recentFrames.keep(partial, as: frameKey)
+                        if useRecentFrames { recentFrames.keep(partial, as: frameKey) }
                     }
                 } catch {
                     contentError = error
@@ -379,7 +379,8 @@ public final class BlobReader: @unchecked Sendable {
             return (entry.chunk, entry.location(in: pack), UnsafeMutableRawBufferPointer(rebasing: output[at..<(at + length)]))
         }
         do {
-            return try openBlob(stored, chunks: chunks, decompressor: decompressors[0]).map { entries[$0].chunk }
+            // What is stored now is what this checks: never a frame kept from an earlier read.
+            return try openBlob(stored, chunks: chunks, decompressor: decompressors[0], useRecentFrames: false).map { entries[$0].chunk }
         } catch {
             return entries.map(\.chunk)
         }

@@ -207,4 +207,24 @@ struct BlobReaderReadsTests {
         #expect(mismatch?.message.contains("does not match its id") == true, "\(mismatch?.message ?? "")")
         #expect(reader.recentFrames.counts.served >= 2)
     }
+
+    /// `verify` (check --read-data, prune) checks the bytes it is given, even for a frame a
+    /// restore or a tree read kept a moment ago: a kept frame would hide damage done since.
+    @Test func verifyChecksWhatIsStoredNotAKeptFrame() throws {
+        let scratch = try Scratch(pairs: 0)
+        let (ids, _) = try scratch.storeCompressibleChunks(8, seed: 13)
+        let reader = BlobReader(repository: scratch.repository, workers: 1)
+        _ = try reader.read([ids[1]])
+        #expect(reader.recentFrames.counts.kept == 1)
+        let location = try reader.locate([ids[1]])[0]
+        var stored = try scratch.repository.readRange(ofPack: location.pack, offset: location.offset, length: Int(location.storedLength))
+        stored[stored.count / 2] ^= 0xff
+        let size = try #require(try scratch.store.stat(ObjectKey(.data, location.pack.hex))).size
+        let entries = try scratch.repository.packEntries(location.pack, size: size)
+        #expect(entries.count == 8)
+        let damaged = stored.withUnsafeBytes { reader.verify($0, entries: entries, pack: location.pack) }
+        // The flipped byte lies in one chunk's bytes (or breaks the frame, and then all of them).
+        #expect(!damaged.isEmpty && Set(damaged).isSubset(of: Set(ids)), "\(damaged)")
+        #expect(reader.recentFrames.counts.served == 0)
+    }
 }
