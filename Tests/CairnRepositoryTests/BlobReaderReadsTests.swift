@@ -181,14 +181,22 @@ struct BlobReaderReadsTests {
         #expect(try BlobReader(repository: scratch.repository, workers: 1).read(ids) == (0..<24).map(content))
     }
 
-    /// A kept frame is checked like a decoded one: an index entry that puts a chunk past the
-    /// frame's end is refused, and a chunk whose bytes do not match its id fails.
-    @Test func aKeptFrameIsCheckedLikeADecodedOne() throws {
+    /// A repository of 8 compressible chunks in one zstd frame, and a reader that has kept that
+    /// frame (it read chunk 1 alone). The scratch repository goes with the first value.
+    static func keptFrame(seed: UInt64) throws -> (scratch: Scratch, ids: [ChunkID], reader: BlobReader) {
         let scratch = try Scratch(pairs: 0)
-        let (ids, _) = try scratch.storeCompressibleChunks(8, seed: 11)
+        let (ids, _) = try scratch.storeCompressibleChunks(8, seed: seed)
         let reader = BlobReader(repository: scratch.repository, workers: 1)
         _ = try reader.read([ids[1]])
         #expect(reader.recentFrames.counts.kept == 1)
+        return (scratch, ids, reader)
+    }
+
+    /// A kept frame is checked like a decoded one: an index entry that puts a chunk past the
+    /// frame's end is refused, and a chunk whose bytes do not match its id fails.
+    @Test func aKeptFrameIsCheckedLikeADecodedOne() throws {
+        let (scratch, ids, reader) = try Self.keptFrame(seed: 11)
+        defer { withExtendedLifetime(scratch) {} }   // its directory holds the repository
         var locations = try reader.locate([ids[2], ids[5]])
         let output = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
         defer { output.deallocate() }
@@ -211,11 +219,7 @@ struct BlobReaderReadsTests {
     /// `verify` (check --read-data, prune) checks the bytes it is given, even for a frame a
     /// restore or a tree read kept a moment ago: a kept frame would hide damage done since.
     @Test func verifyChecksWhatIsStoredNotAKeptFrame() throws {
-        let scratch = try Scratch(pairs: 0)
-        let (ids, _) = try scratch.storeCompressibleChunks(8, seed: 13)
-        let reader = BlobReader(repository: scratch.repository, workers: 1)
-        _ = try reader.read([ids[1]])
-        #expect(reader.recentFrames.counts.kept == 1)
+        let (scratch, ids, reader) = try Self.keptFrame(seed: 13)
         let location = try reader.locate([ids[1]])[0]
         var stored = try scratch.repository.readRange(ofPack: location.pack, offset: location.offset, length: Int(location.storedLength))
         stored[stored.count / 2] ^= 0xff
