@@ -17,6 +17,8 @@ let package = Package(
         // TLS to Redis (rediss://) only: CairnRedis's second transport; plain TCP and unix sockets do not use them.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // HTTP to Swift and S3 repositories: pooled connections, and uploads sent from the spool file by sendfile(2).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
@@ -33,6 +35,11 @@ let package = Package(
         .target(name: "CairnBackends", dependencies: [
             "CairnCore",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .target(name: "CairnCatalog", dependencies: ["CairnCore", "CSQLite"]),
         .target(name: "CairnRepository", dependencies: [

@@ -1,9 +1,11 @@
+import AsyncHTTPClient
 import Dispatch
 import Foundation
 import Glibc
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
 
 /// What a request sends.
 enum HTTPBody {
@@ -29,113 +31,254 @@ struct HTTPResponse: Sendable {
     }
 }
 
-/// Sends HTTP requests over URLSession and waits for the whole answer, so the blocking
-/// `ObjectStore` calls can use it from any thread. Failures are thrown as `RemoteFailure`;
-/// an HTTP error status is an answer, not a failure.
+/// Sends HTTP requests over AsyncHTTPClient and waits for the whole answer, so the blocking
+/// `ObjectStore` calls can use it from any thread but an event loop's. Failures are thrown as
+/// `RemoteFailure`; an HTTP error status is an answer, not a failure.
+///
+/// Connections are pooled per host (up to 16). A file body goes from the page cache to the socket
+/// by sendfile(2) on plain HTTP, and in 1 MiB reads over TLS or through a proxy. Proxies are taken
+/// from the environment as curl does (`https_proxy`, `http_proxy`, `all_proxy`, `no_proxy`) and
+/// reached with HTTP CONNECT, for http:// URLs too (a proxy must allow CONNECT to that port).
+/// `SSL_CERT_FILE` replaces the system's trusted certificates.
 final class HTTPTransport: @unchecked Sendable {
-    private let session: URLSession
-    private let requestTimeout: TimeInterval
+    private let requestTimeout: TimeAmount
+    private let resourceTimeout: TimeAmount
+    private let proxies: ProxySettings
+    private let trustRoots: NIOSSLTrustRoots
+    private let lock = NSLock()
+    /// One client per proxy in use ("" for direct connections): a client has one proxy setting.
+    private var clients: [String: HTTPClient] = [:]
 
     /// - Parameters:
-    ///   - requestTimeout: the longest wait for the next bytes of an answer.
+    ///   - requestTimeout: the longest wait to connect, or for the next bytes of an answer.
     ///   - resourceTimeout: the longest a whole exchange (a big upload) may take.
-    init(requestTimeout: TimeInterval = 60, resourceTimeout: TimeInterval = 3600) {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = requestTimeout
-        configuration.timeoutIntervalForResource = resourceTimeout
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        configuration.urlCache = nil
-        configuration.httpShouldSetCookies = false
-        configuration.httpMaximumConnectionsPerHost = 16
-        session = URLSession(configuration: configuration)
-        self.requestTimeout = requestTimeout
+    ///   - environment: where proxies and `SSL_CERT_FILE` are read.
+    init(requestTimeout: TimeInterval = 60, resourceTimeout: TimeInterval = 3600,
+         environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
+        self.resourceTimeout = .milliseconds(Int64(resourceTimeout * 1000))
+        proxies = ProxySettings(environment: environment)
+        trustRoots = environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : NIOSSLTrustRoots.file($0) } ?? .default
     }
 
     deinit {
-        session.finishTasksAndInvalidate()
+        // Not `syncShutdown`: the last reference may go on any thread. The shutdown keeps the
+        // client alive until its connections are closed.
+        for client in clients.values { client.shutdown(queue: .global()) { _ in } }
     }
 
     /// Sends one request and returns the complete answer.
     func send(_ method: String, _ url: URL, headers: [String: String] = [:], body: HTTPBody = .empty) throws -> HTTPResponse {
-        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: requestTimeout)
-        request.httpMethod = method
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-
-        let outcome = Outcome()
-        let done = DispatchSemaphore(value: 0)
-        let finish: @Sendable (Data?, URLResponse?, (any Error)?) -> Void = { data, response, error in
-            outcome.set(data: data, response: response, error: error)
-            done.signal()
+        let proxy = proxies.proxy(for: url)
+        var request: HTTPClient.Request
+        do {
+            request = try HTTPClient.Request(url: url, method: HTTPMethod(rawValue: method))
+        } catch {
+            throw RemoteFailure.transport("cannot send \(method) \(url.absoluteString): \(Self.describe(error))")
         }
-        let task: URLSessionTask
+        request.headers.add(name: "User-Agent", value: "cairn")
+        for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
         switch body {
         case .empty:
-            task = session.dataTask(with: request, completionHandler: finish)
+            break
         case .bytes(let bytes):
-            task = session.uploadTask(with: request, from: Data(bytes), completionHandler: finish)
+            request.body = .bytes(bytes)
         case .file(let path):
-            // A body stream is read on libcurl's thread as it sends; `uploadTask(fromFile:)` reads
-            // the file through DispatchIO in small pieces and hands each across threads.
-            guard let stream = InputStream(fileAtPath: path) else {
-                throw RemoteFailure.transport("cannot read \(path) to send it")
+            var facts = stat()
+            guard stat(path, &facts) == 0 else { throw RemoteFailure.transport("cannot read \(path) to send it") }
+            if url.scheme?.lowercased() == "http" && proxy == nil {
+                let handle: NIOFileHandle
+                do {
+                    handle = try NIOFileHandle(_deprecatedPath: path)
+                } catch {
+                    throw RemoteFailure.transport("cannot read \(path) to send it: \(Self.describe(error))")
+                }
+                // Closed once the exchange is over: AsyncHTTPClient does not say when the
+                // region has left, and a complete answer to an upload means it has.
+                defer { try? handle.close() }
+                request.body = Self.sendfileBody(handle, size: Int(facts.st_size))
+                return try execute(request, proxy: proxy, method: method)
             }
-            if request.value(forHTTPHeaderField: "Content-Length") == nil {
-                var facts = stat()
-                guard stat(path, &facts) == 0 else { throw RemoteFailure.transport("cannot read \(path) to send it") }
-                request.setValue(String(facts.st_size), forHTTPHeaderField: "Content-Length")
-            }
-            request.httpBodyStream = stream
-            task = session.dataTask(with: request, completionHandler: finish)
+            request.body = Self.readingBody(path, size: Int(facts.st_size))
         }
-        task.resume()
-        done.wait()
-        return try outcome.response(method: method)
+        return try execute(request, proxy: proxy, method: method)
+    }
+
+    private func execute(_ request: HTTPClient.Request, proxy: ProxySettings.Proxy?, method: String) throws -> HTTPResponse {
+        let response: HTTPClient.Response
+        do {
+            response = try client(proxy).execute(request: request, deadline: .now() + resourceTimeout).wait()
+        } catch {
+            throw Self.classify(error)
+        }
+        var fields: [String: String] = [:]
+        for (name, value) in response.headers {
+            let key = name.lowercased()
+            fields[key] = fields[key].map { $0 + ", " + value } ?? value
+        }
+        let answer = response.body.map { [UInt8]($0.readableBytesView) } ?? []
+        if method != "HEAD", let declared = fields["content-length"].flatMap(Int.init), declared != answer.count {
+            throw RemoteFailure.connectionLost("the answer ended after \(answer.count) of \(declared) bytes")
+        }
+        return HTTPResponse(status: Int(response.status.code), headers: fields, body: answer)
+    }
+
+    /// The pooled client for `proxy`, made on first use.
+    private func client(_ proxy: ProxySettings.Proxy?) -> HTTPClient {
+        lock.lock()
+        defer { lock.unlock() }
+        let key = proxy.map { "\($0.user ?? "")@\($0.host):\($0.port)" } ?? ""
+        if let client = clients[key] { return client }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = trustRoots
+        var configuration = HTTPClient.Configuration(
+            tlsConfiguration: tls,
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: requestTimeout, read: requestTimeout),
+            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16),
+            proxy: proxy.map { .server(host: $0.host, port: $0.port, authorization: $0.authorization) },
+            decompression: .disabled)
+        // Object stores speak HTTP/1.1; one connection per request in flight spreads the work
+        // over the event loops.
+        configuration.httpVersion = .http1Only
+        // A refused connection or a certificate not trusted fails the request at once: the
+        // retries with backoff are `RetryingStore`'s, and for passing faults only.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        let client = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
+        clients[key] = client
+        return client
+    }
+
+    /// The whole file as one `FileRegion`: the kernel copies it from the page cache to the socket.
+    private static func sendfileBody(_ handle: NIOFileHandle, size: Int) -> HTTPClient.Body {
+        .stream(contentLength: Int64(size)) { writer in
+            writer.write(.fileRegion(FileRegion(fileHandle: handle, readerIndex: 0, endIndex: size)))
+        }
+    }
+
+    /// The file in 1 MiB reads on a dispatch thread, each sent before the next is read (TLS and
+    /// proxies cannot take a `FileRegion`).
+    private static func readingBody(_ path: String, size: Int) -> HTTPClient.Body {
+        .stream(contentLength: Int64(size)) { writer in
+            let done = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: Void.self)
+            DispatchQueue.global().async {
+                let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+                guard descriptor >= 0 else {
+                    return done.fail(RemoteFailure.transport("cannot read \(path) to send it: \(String(cString: strerror(errno)))"))
+                }
+                defer { close(descriptor) }
+                var sent = 0
+                do {
+                    while sent < size {
+                        var chunk = ByteBufferAllocator().buffer(capacity: min(1 << 20, size - sent))
+                        let count = chunk.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { target in
+                            pread(descriptor, target.baseAddress, min(target.count, size - sent), off_t(sent))
+                        }
+                        guard count > 0 else {
+                            throw RemoteFailure.transport("\(path) ended after \(sent) of \(size) bytes while it was sent")
+                        }
+                        sent += count
+                        try writer.write(.byteBuffer(chunk)).wait()
+                    }
+                    done.succeed(())
+                } catch {
+                    done.fail(error)
+                }
+            }
+            return done.futureResult
+        }
+    }
+
+    // MARK: Failures
+
+    static func classify(_ error: any Error) -> RemoteFailure {
+        if let failure = error as? RemoteFailure { return failure }
+        if let client = error as? HTTPClientError {
+            switch client {
+            case .connectTimeout, .readTimeout, .writeTimeout, .deadlineExceeded:
+                return .timedOut
+            case .remoteConnectionClosed, .bodyLengthMismatch, .requestStreamCancelled, .cancelled:
+                return .connectionLost(describe(error))
+            default:
+                return .transport(describe(error))
+            }
+        }
+        // TLS: a certificate that is not trusted, or a handshake that failed, is not passing.
+        if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError { return .transport("TLS: \(describe(error))") }
+        // Refused, reset, broken pipe, DNS, a broken answer.
+        if error is NIOConnectionError || error is IOError || error is ChannelError || error is HTTPParserError
+            || error is SocketAddressError {
+            return .connectionLost(describe(error))
+        }
+        return .transport(describe(error))
+    }
+
+    /// One line for an error: what NIO and AsyncHTTPClient say, without the type names.
+    static func describe(_ error: any Error) -> String {
+        if let connection = error as? NIOConnectionError {
+            let attempts = connection.connectionErrors.map { "\($0.target): \(describe($0.error))" }
+            if let dns = connection.dnsAAAAError ?? connection.dnsAError, attempts.isEmpty {
+                return "cannot resolve \(connection.host): \(dns)"
+            }
+            return attempts.isEmpty ? "cannot connect to \(connection.host):\(connection.port)" : attempts.joined(separator: "; ")
+        }
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
+        return String(describing: error)
     }
 }
 
-/// The result of one task, handed from URLSession's queue to the waiting thread.
-private final class Outcome: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data: Data?
-    private var response: URLResponse?
-    private var error: (any Error)?
+/// Proxies from the environment, as curl reads them: `https_proxy` (or `HTTPS_PROXY`) for https
+/// URLs, `http_proxy` (lower case only) for http, `all_proxy` (or `ALL_PROXY`) for either, and
+/// `no_proxy` (or `NO_PROXY`): `*`, or a comma-separated list of host names and domain suffixes
+/// that go direct. Loopback addresses always go direct.
+struct ProxySettings: Sendable {
+    struct Proxy: Sendable, Equatable {
+        var host: String
+        var port: Int
+        /// Sent with Basic authorization when the proxy's URL names a user.
+        var user: String? = nil
+        var password: String? = nil
 
-    func set(data: Data?, response: URLResponse?, error: (any Error)?) {
-        lock.lock()
-        defer { lock.unlock() }
-        self.data = data
-        self.response = response
-        self.error = error
+        var authorization: HTTPClient.Authorization? {
+            user.map { .basic(username: $0, password: password ?? "") }
+        }
     }
 
-    func response(method: String) throws -> HTTPResponse {
-        lock.lock()
-        defer { lock.unlock() }
-        if let error { throw Self.classify(error) }
-        guard let http = response as? HTTPURLResponse else {
-            throw RemoteFailure.connectionLost("no HTTP response")
+    private let https: Proxy?
+    private let http: Proxy?
+    private let bypass: [String]
+
+    init(environment: [String: String]) {
+        func first(_ names: String...) -> Proxy? {
+            for name in names { if let value = environment[name], !value.isEmpty { return Self.parse(value) } }
+            return nil
         }
-        var headers: [String: String] = [:]
-        for (name, value) in http.allHeaderFields {
-            headers[String(describing: name).lowercased()] = String(describing: value)
-        }
-        let body = data.map { [UInt8]($0) } ?? []
-        if method != "HEAD", let declared = headers["content-length"].flatMap(Int.init), declared != body.count {
-            throw RemoteFailure.connectionLost("the answer ended after \(body.count) of \(declared) bytes")
-        }
-        return HTTPResponse(status: http.statusCode, headers: headers, body: body)
+        let all = first("all_proxy", "ALL_PROXY")
+        https = first("https_proxy", "HTTPS_PROXY") ?? all
+        http = first("http_proxy") ?? all
+        bypass = (environment["no_proxy"] ?? environment["NO_PROXY"] ?? "")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
     }
 
-    private static func classify(_ error: any Error) -> RemoteFailure {
-        guard let urlError = error as? URLError else { return .connectionLost(String(describing: error)) }
-        switch urlError.code {
-        case .timedOut:
-            return .timedOut
-        case .networkConnectionLost, .cannotConnectToHost, .notConnectedToInternet, .cannotFindHost,
-             .dnsLookupFailed, .badServerResponse, .resourceUnavailable, .cannotLoadFromNetwork:
-            return .connectionLost(urlError.localizedDescription)
-        default:
-            return .transport("\(urlError.localizedDescription) (URLError \(urlError.code.rawValue))")
+    /// The proxy a request to `url` goes through, or nil to connect directly.
+    func proxy(for url: URL) -> Proxy? {
+        guard let host = url.host?.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]")) else { return nil }
+        let chosen = url.scheme?.lowercased() == "https" ? https : http
+        guard let chosen else { return nil }
+        if host == "localhost" || host == "::1" || host.hasPrefix("127.") { return nil }
+        for entry in bypass {
+            if entry == "*" { return nil }
+            let domain = entry.hasPrefix(".") ? String(entry.dropFirst()) : entry
+            if host == domain || host.hasSuffix("." + domain) { return nil }
         }
+        return chosen
+    }
+
+    /// `http://[user:password@]host[:port]`, or the same without a scheme; port 1080 when none is given.
+    static func parse(_ value: String) -> Proxy? {
+        let text = value.contains("://") ? value : "http://" + value
+        guard let url = URL(string: text), let host = url.host, !host.isEmpty else { return nil }
+        return Proxy(host: host, port: url.port ?? 1080, user: url.user.map { $0.removingPercentEncoding ?? $0 },
+                     password: url.password.map { $0.removingPercentEncoding ?? $0 })
     }
 }

@@ -88,8 +88,8 @@ public final class S3Store: ObjectStore, ObjectStoreCreating, @unchecked Sendabl
         signed["host"] = hostHeader
         signed["x-amz-date"] = SignatureV4.timestamp(clock.now())
         signed["x-amz-content-sha256"] = payloadHash
+        // The Host sent is the one signed, bracketed IPv6 literal and port included.
         var sent = headers.merging(signed) { _, new in new }
-        sent.removeValue(forKey: "host")          // URLSession derives the same Host from the URL
         sent["Authorization"] = signer.authorization(method: method, path: path, query: canonicalQuery,
                                                      headers: signed, payloadHash: payloadHash)
         var base = endpoint.absoluteString
