@@ -105,22 +105,18 @@ final class HTTPTransport: @unchecked Sendable {
     }
 
     private func execute(_ request: HTTPClient.Request, proxy: ProxySettings.Proxy?, method: String) throws -> HTTPResponse {
-        let response: HTTPClient.Response
+        let collector = AnswerCollector(method: method)
+        let response: HTTPResponse
         do {
-            response = try client(proxy).execute(request: request, deadline: .now() + resourceTimeout).wait()
+            response = try client(proxy).execute(request: request, delegate: collector, deadline: .now() + resourceTimeout)
+                .futureResult.wait()
         } catch {
             throw Self.classify(error)
         }
-        var fields: [String: String] = [:]
-        for (name, value) in response.headers {
-            let key = name.lowercased()
-            fields[key] = fields[key].map { $0 + ", " + value } ?? value
+        if method != "HEAD", let declared = response.header("content-length").flatMap(Int.init), declared != response.body.count {
+            throw RemoteFailure.connectionLost("the answer ended after \(response.body.count) of \(declared) bytes")
         }
-        let answer = response.body.map { [UInt8]($0.readableBytesView) } ?? []
-        if method != "HEAD", let declared = fields["content-length"].flatMap(Int.init), declared != answer.count {
-            throw RemoteFailure.connectionLost("the answer ended after \(answer.count) of \(declared) bytes")
-        }
-        return HTTPResponse(status: Int(response.status.code), headers: fields, body: answer)
+        return response
     }
 
     /// The pooled client for `proxy`, made on first use.
@@ -224,6 +220,42 @@ final class HTTPTransport: @unchecked Sendable {
         }
         if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
         return String(describing: error)
+    }
+}
+
+/// Collects an answer into one array, allocated once at the size the answer declares: a ranged
+/// GET of a few MiB is neither grown by doubling nor copied out of a `ByteBuffer`. Its calls come
+/// one at a time, on the request's event loop.
+private final class AnswerCollector: HTTPClientResponseDelegate, @unchecked Sendable {
+    typealias Response = HTTPResponse
+
+    private let method: String
+    private var status = 0
+    private var headers: [String: String] = [:]
+    private var body: [UInt8] = []
+
+    init(method: String) { self.method = method }
+
+    func didReceiveHead(task: HTTPClient.Task<HTTPResponse>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+        status = Int(head.status.code)
+        for (name, value) in head.headers {
+            let key = name.lowercased()
+            headers[key] = headers[key].map { $0 + ", " + value } ?? value
+        }
+        // Reserved up to 1 GiB from what the server declares; a larger answer grows as it comes.
+        if method != "HEAD", let declared = headers["content-length"].flatMap(Int.init), declared > 0 {
+            body.reserveCapacity(min(declared, 1 << 30))
+        }
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didReceiveBodyPart(task: HTTPClient.Task<HTTPResponse>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+        body.append(contentsOf: buffer.readableBytesView)
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didFinishRequest(task: HTTPClient.Task<HTTPResponse>) throws -> HTTPResponse {
+        HTTPResponse(status: status, headers: headers, body: body)
     }
 }
 
