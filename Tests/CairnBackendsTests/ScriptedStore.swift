@@ -22,6 +22,13 @@ final class ScriptedStore: ObjectStore, @unchecked Sendable {
         self.readConcurrency = readConcurrency
     }
 
+    /// Makes the next calls fail, in order.
+    func failNext(_ failures: [RemoteFailure]) {
+        lock.lock()
+        script += failures
+        lock.unlock()
+    }
+
     var location: String { "memory://scripted" }
     var spoolDirectory: String { "/nonexistent" }
 

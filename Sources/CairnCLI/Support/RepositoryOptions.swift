@@ -120,8 +120,9 @@ struct RepositoryOptions: ParsableArguments {
     }
 
     /// What the CLI puts around a remote store: retries of passing faults (5xx, 429, timeouts,
-    /// resets, bytes damaged in transit) with backoff, and at most 4 requests at once (the limit
-    /// sits inside the retries, so a request waiting to try again holds no slot).
+    /// resets, bytes damaged in transit) with backoff, at most 4 requests at once (the limit
+    /// sits inside the retries, so a request waiting to try again holds no slot), and, outermost,
+    /// the read-ahead that fetches a restore's next batches while it decodes the current one.
     private func decorated(_ store: any ObjectStore) throws -> any ObjectStore {
         let logger = self.logger
         var store = store
@@ -132,9 +133,9 @@ struct RepositoryOptions: ParsableArguments {
             store = RateLimitedStore(store, upload: upload.map { TransferPacer(bytesPerSecond: $0) },
                                      download: download.map { TransferPacer(bytesPerSecond: $0) })
         }
-        return RetryingStore(ConcurrencyLimitedStore(store, limit: 4), policy: try Self.retryPolicy(), onRetry: { error, attempt, delay in
+        return ReadAheadStore(RetryingStore(ConcurrencyLimitedStore(store, limit: 4), policy: try Self.retryPolicy(), onRetry: { error, attempt, delay in
             logger.warning("\(error.message) (\(error.underlying.map { "\($0)" } ?? "")); attempt \(attempt + 1) in \(String(format: "%.1f", delay)) s")
-        })
+        }))
     }
 
     /// Bytes per second from `20MiB`, `500KiB`, `1GiB`, `20M`, `500k` (binary), `20MB`, `500kB`
