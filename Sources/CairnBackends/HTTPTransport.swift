@@ -36,10 +36,8 @@ struct HTTPResponse: Sendable {
 /// `RemoteFailure`; an HTTP error status is an answer, not a failure.
 ///
 /// Connections are pooled per host (up to 16). A file body goes from the page cache to the socket
-/// by sendfile(2) on plain HTTP, and in 1 MiB reads over TLS or through a proxy. Proxies are taken
-/// from the environment as curl does (`https_proxy`, `http_proxy`, `all_proxy`, `no_proxy`) and
-/// reached with HTTP CONNECT, for http:// URLs too (a proxy must allow CONNECT to that port).
-/// `SSL_CERT_FILE` replaces the system's trusted certificates.
+/// by sendfile(2) on plain HTTP, and in 1 MiB reads over TLS or through a proxy. Proxies (reached
+/// with HTTP CONNECT, for http:// URLs too) and trusted certificates are the `NetworkSettings`'.
 final class HTTPTransport: @unchecked Sendable {
     private let requestTimeout: TimeAmount
     private let resourceTimeout: TimeAmount
@@ -52,13 +50,12 @@ final class HTTPTransport: @unchecked Sendable {
     /// - Parameters:
     ///   - requestTimeout: the longest wait to connect, or for the next bytes of an answer.
     ///   - resourceTimeout: the longest a whole exchange (a big upload) may take.
-    ///   - environment: where proxies and `SSL_CERT_FILE` are read.
-    init(requestTimeout: TimeInterval = 60, resourceTimeout: TimeInterval = 3600,
-         environment: [String: String] = ProcessInfo.processInfo.environment) {
+    ///   - network: proxies and trusted certificates.
+    init(requestTimeout: TimeInterval = 60, resourceTimeout: TimeInterval = 3600, network: NetworkSettings = .direct) {
         self.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
         self.resourceTimeout = .milliseconds(Int64(resourceTimeout * 1000))
-        proxies = ProxySettings(environment: environment)
-        trustRoots = environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : NIOSSLTrustRoots.file($0) } ?? .default
+        proxies = network.proxies
+        trustRoots = network.trustedCertificates.map { NIOSSLTrustRoots.file($0) } ?? .default
     }
 
     deinit {
@@ -220,6 +217,24 @@ final class HTTPTransport: @unchecked Sendable {
         }
         if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
         return String(describing: error)
+    }
+}
+
+/// How remote stores reach their servers: proxies, and the certificates trusted for TLS. The CLI
+/// makes it from the environment; libraries do not read the environment themselves.
+public struct NetworkSettings: Sendable {
+    let proxies: ProxySettings
+    /// A PEM file of CA certificates trusted instead of the system's; nil: the system's.
+    public let trustedCertificates: String?
+
+    /// Direct connections, the system's trusted certificates.
+    public static let direct = NetworkSettings(environment: [:])
+
+    /// Proxies as curl reads them (`https_proxy`, `http_proxy`, `all_proxy`, `no_proxy`, see
+    /// `ProxySettings`), and `SSL_CERT_FILE` for the trusted certificates.
+    public init(environment: [String: String]) {
+        proxies = ProxySettings(environment: environment)
+        trustedCertificates = environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 

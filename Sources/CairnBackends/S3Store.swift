@@ -39,9 +39,10 @@ public final class S3Store: ObjectStore, ObjectStoreCreating, @unchecked Sendabl
     ///   - endpoint: scheme, host and port of the service (`http://127.0.0.1:9000`).
     ///   - prefix: the folder inside the bucket, without leading or trailing slashes ("" for none).
     ///   - listingPageSize: keys asked for per listing request; tests make it small to exercise paging.
+    ///   - network: proxies and trusted certificates.
     public init(endpoint: URL, bucket: String, prefix: String, credentials: S3Credentials,
                 listingPageSize: Int = 1000, requestTimeout: TimeInterval = 60, spoolParent: String? = nil,
-                clock: any WallClock = SystemClock()) throws {
+                clock: any WallClock = SystemClock(), network: NetworkSettings = .direct) throws {
         guard let host = endpoint.host, !host.isEmpty, ["http", "https"].contains(endpoint.scheme ?? "") else {
             throw StoreError(.usage, "\(endpoint.absoluteString) is not an http(s) endpoint", hint: "use s3://HOST[:PORT]/BUCKET/PREFIX")
         }
@@ -54,7 +55,7 @@ public final class S3Store: ObjectStore, ObjectStoreCreating, @unchecked Sendabl
         self.credentials = credentials
         self.listingPageSize = max(1, min(1000, listingPageSize))
         self.clock = clock
-        transport = HTTPTransport(requestTimeout: requestTimeout)
+        transport = HTTPTransport(requestTimeout: requestTimeout, network: network)
         signer = SignatureV4(accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey,
                              region: credentials.region, service: "s3")
         spool = try SpoolDirectory(parent: spoolParent)

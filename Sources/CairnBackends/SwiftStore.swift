@@ -25,8 +25,10 @@ public final class SwiftStore: ObjectStore, @unchecked Sendable {
     ///   - listingPageSize: names asked for per listing request; tests make it small to exercise paging.
     ///   - requestTimeout: seconds to wait for the next bytes of an answer.
     ///   - spoolParent: where the private spool directory is made (default: $TMPDIR or /tmp).
+    ///   - network: proxies and trusted certificates.
     public init(container: String, prefix: String, authentication: SwiftAuthentication,
-                listingPageSize: Int = 10_000, requestTimeout: TimeInterval = 60, spoolParent: String? = nil) throws {
+                listingPageSize: Int = 10_000, requestTimeout: TimeInterval = 60, spoolParent: String? = nil,
+                network: NetworkSettings = .direct) throws {
         guard !container.isEmpty, !container.contains("/") else {
             throw StoreError(.usage, "\"\(container)\" is not a Swift container name", hint: "use swift://CONTAINER/PREFIX")
         }
@@ -34,7 +36,7 @@ public final class SwiftStore: ObjectStore, @unchecked Sendable {
         self.prefix = prefix.split(separator: "/").joined(separator: "/")
         self.authentication = authentication
         self.listingPageSize = max(1, listingPageSize)
-        transport = HTTPTransport(requestTimeout: requestTimeout)
+        transport = HTTPTransport(requestTimeout: requestTimeout, network: network)
         spool = try SpoolDirectory(parent: spoolParent)
     }
 

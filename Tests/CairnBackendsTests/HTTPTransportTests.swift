@@ -15,7 +15,7 @@ struct HTTPTransportTests {
         let content = (0..<(3 << 20) + 4099).map { UInt8(truncatingIfNeeded: $0 &* 7919 >> 3) }
         let file = server.directory + "/body"
         try Data(content).write(to: URL(fileURLWithPath: file))
-        let transport = HTTPTransport(requestTimeout: 10, environment: ["SSL_CERT_FILE": server.certificate])
+        let transport = HTTPTransport(requestTimeout: 10, network: NetworkSettings(environment: ["SSL_CERT_FILE": server.certificate]))
 
         let put = try transport.send("PUT", server.url("/o/a"), body: .file(file))
         #expect(put.status == 201)
@@ -31,7 +31,7 @@ struct HTTPTransportTests {
     @Test func aCertificateNotTrustedIsRefusedAndNotRetried() throws {
         let server = try TestHTTPServer(tls: true)
         defer { server.stop() }
-        let transport = HTTPTransport(requestTimeout: 10, environment: [:])
+        let transport = HTTPTransport(requestTimeout: 10, network: .direct)
         let started = Date()
         do {
             _ = try transport.send("GET", server.url("/o/a"))
@@ -52,8 +52,8 @@ struct HTTPTransportTests {
         defer { proxy.stop() }
         let file = server.directory + "/body"
         try Data([1, 2, 3, 4, 5]).write(to: URL(fileURLWithPath: file))
-        let transport = HTTPTransport(requestTimeout: 10, environment: ["https_proxy": "http://127.0.0.1:\(proxy.port)",
-                                                                        "SSL_CERT_FILE": server.certificate])
+        let network = NetworkSettings(environment: ["https_proxy": "http://127.0.0.1:\(proxy.port)", "SSL_CERT_FILE": server.certificate])
+        let transport = HTTPTransport(requestTimeout: 10, network: network)
         let target = URL(string: "https://\(TestHTTPServer.name):8443/o/b")!
         #expect(try transport.send("PUT", target, body: .file(file)).status == 201)
         #expect(try transport.send("GET", target).body == [1, 2, 3, 4, 5])
@@ -65,7 +65,7 @@ struct HTTPTransportTests {
     @Test func anAnswerThatDoesNotComeIsATimeout() throws {
         let server = try TestHTTPServer(tls: false)
         defer { server.stop() }
-        let transport = HTTPTransport(requestTimeout: 1, environment: [:])
+        let transport = HTTPTransport(requestTimeout: 1, network: .direct)
         let started = Date()
         do {
             _ = try transport.send("GET", server.url("/hang"))
@@ -79,7 +79,7 @@ struct HTTPTransportTests {
 
     @Test func aPortNobodyListensOnIsALostConnection() throws {
         let port = try ObjectStoreServer.freePort()
-        let transport = HTTPTransport(requestTimeout: 10, environment: [:])
+        let transport = HTTPTransport(requestTimeout: 10, network: .direct)
         let started = Date()
         defer { #expect(Date().timeIntervalSince(started) < 5, "the refusal is not waited out to the timeout") }
         do {

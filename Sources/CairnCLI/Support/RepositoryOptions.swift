@@ -106,7 +106,8 @@ struct RepositoryOptions: ParsableArguments {
             return (LocalStore(root: URL(fileURLWithPath: absolute).standardizedFileURL.path), nil)
         case .swift(let container, let prefix):
             let authentication = try Self.swiftAuthentication()
-            let store = try SwiftStore(container: container, prefix: prefix, authentication: authentication)
+            let store = try SwiftStore(container: container, prefix: prefix, authentication: authentication,
+                                       network: NetworkSettings(environment: ProcessInfo.processInfo.environment))
             return (try decorated(store), Self.cacheName("swift", store.location + " " + authentication.endpoint))
         case .s3(let host, let port, let bucket, let prefix):
             let secure = try Self.s3UsesHTTPS(host: host)
@@ -114,7 +115,8 @@ struct RepositoryOptions: ParsableArguments {
             guard let endpoint = URL(string: (secure ? "https://" : "http://") + authority) else {
                 throw CLIError(.usage, "\(location): \(authority) is not a host name")
             }
-            let store = try S3Store(endpoint: endpoint, bucket: bucket, prefix: prefix, credentials: try Self.s3Credentials())
+            let store = try S3Store(endpoint: endpoint, bucket: bucket, prefix: prefix, credentials: try Self.s3Credentials(),
+                                    network: NetworkSettings(environment: ProcessInfo.processInfo.environment))
             return (try decorated(store), Self.cacheName("s3", endpoint.absoluteString + "/" + bucket + "/" + store.prefix))
         }
     }
