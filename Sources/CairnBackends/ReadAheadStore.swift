@@ -6,11 +6,12 @@ import Foundation
 /// them from memory, waiting for the GET if it is still under way. A restore hints its next two
 /// batches, so their packs download while the current batch decrypts and decompresses.
 ///
-/// Memory is bounded: ranges read ahead hold at most `budget` bytes. The oldest finished range
-/// makes room for a new one; a hint that would not fit, or a range larger than the budget, is
-/// dropped (its reads go to the store as they come). A read that ends where its range ends frees
-/// the range. A GET ahead that fails is forgotten: the read itself then goes to the store, with
-/// the retries below it. Everything else passes through.
+/// Memory is bounded: ranges read ahead hold at most `budget` bytes. A read that ends where its
+/// range ends frees the range (a restore hints exactly the ranges it will read, so each is read
+/// once, whole). A hint that does not fit is dropped, not made room for: the ranges already held
+/// are read sooner. A range left unread while `staleAfter` newer ones were hinted is dropped. A GET
+/// ahead that fails is forgotten: the read itself then goes to the store, with the retries below
+/// it. Everything else passes through.
 public final class ReadAheadStore: ObjectStore, ObjectStoreCreating, @unchecked Sendable {
     public let inner: any ObjectStore
     public let budget: Int
@@ -21,13 +22,16 @@ public final class ReadAheadStore: ObjectStore, ObjectStoreCreating, @unchecked 
         let key: ObjectKey
         let offset: Int64
         let length: Int
+        /// How many ranges were hinted before this one.
+        let sequence: Int
         var state: State = .queued
         enum State { case queued, reading, read([UInt8]), failed }
 
-        init(key: ObjectKey, offset: Int64, length: Int) {
+        init(key: ObjectKey, offset: Int64, length: Int, sequence: Int) {
             self.key = key
             self.offset = offset
             self.length = length
+            self.sequence = sequence
         }
 
         func covers(_ key: ObjectKey, _ offset: Int64, _ length: Int) -> Bool {
@@ -48,11 +52,14 @@ public final class ReadAheadStore: ObjectStore, ObjectStoreCreating, @unchecked 
     private var held = 0
     private var running = 0
     private var served = 0
+    private var hinted = 0
+    /// Ranges hinted after an unread one that make it stale.
+    public let staleAfter = 64
 
     /// - Parameters:
     ///   - budget: the most bytes held by ranges read ahead.
     ///   - workers: GETs ahead in flight at once; by default what the store says is worth having.
-    public init(_ inner: any ObjectStore, budget: Int = 16 << 20, workers: Int? = nil) {
+    public init(_ inner: any ObjectStore, budget: Int = 24 << 20, workers: Int? = nil) {
         self.inner = inner
         self.budget = max(0, budget)
         self.workers = max(1, workers ?? inner.readConcurrency)
@@ -70,12 +77,14 @@ public final class ReadAheadStore: ObjectStore, ObjectStoreCreating, @unchecked 
         condition.lock()
         defer { condition.unlock() }
         if ranges.contains(where: { $0.covers(key, offset, length) }) { return }
-        while held + length > budget, let oldest = ranges.firstIndex(where: \.finished) {
-            held -= ranges[oldest].length
-            ranges.remove(at: oldest)
+        ranges.removeAll { range in
+            guard range.finished && hinted - range.sequence > staleAfter else { return false }
+            held -= range.length
+            return true
         }
         guard held + length <= budget else { return }
-        ranges.append(Range(key: key, offset: offset, length: length))
+        ranges.append(Range(key: key, offset: offset, length: length, sequence: hinted))
+        hinted += 1
         held += length
         startWorkers()
     }

@@ -107,9 +107,19 @@ public final class BlobReader: @unchecked Sendable {
     private func decodeRuns(_ ids: [ChunkID], at locations: [ChunkLocation], into output: UnsafeMutableRawBufferPointer,
                             offsets: [Int], cache: DecodedChunkCache?) throws {
         guard !ids.isEmpty else { return }
-        // In pack order (packs in the order the batch first names them): the chunks a batch wants
-        // from one frame are decoded together even when other chunks come between them in the
-        // file, and blobs stored back to back are read together.
+        let order = Self.readOrder(locations)
+        if order != Array(locations.indices) {
+            try decodeRunsInOrder(order.map { ids[$0] }, at: order.map { locations[$0] }, into: output,
+                                  offsets: order.map { offsets[$0] }, cache: cache)
+        } else {
+            try decodeRunsInOrder(ids, at: locations, into: output, offsets: offsets, cache: cache)
+        }
+    }
+
+    /// The order chunks are read in: by pack (packs in the order the batch first names them), then
+    /// by offset. The chunks a batch wants from one frame are so decoded together even when other
+    /// chunks come between them in the file, and blobs stored back to back are read together.
+    static func readOrder(_ locations: [ChunkLocation]) -> [Int] {
         // Consecutive chunks mostly come from one pack: the dictionary is asked only when it changes.
         var packRank: [PackID: Int] = [:]
         var ranks: [Int] = []
@@ -124,7 +134,7 @@ public final class BlobReader: @unchecked Sendable {
                 ranks.append(packRank.count - 1)
             }
         }
-        let order = locations.indices.sorted { a, b in
+        return locations.indices.sorted { a, b in
             let x = locations[a], y = locations[b]
             let rankX = ranks[a], rankY = ranks[b]
             if rankX != rankY { return rankX < rankY }
@@ -132,43 +142,48 @@ public final class BlobReader: @unchecked Sendable {
             if x.frameOffset != y.frameOffset { return x.frameOffset < y.frameOffset }
             return a < b
         }
-        if order != Array(locations.indices) {
-            try decodeRunsInOrder(order.map { ids[$0] }, at: order.map { locations[$0] }, into: output,
-                                  offsets: order.map { offsets[$0] }, cache: cache)
-        } else {
-            try decodeRunsInOrder(ids, at: locations, into: output, offsets: offsets, cache: cache)
+    }
+
+    /// The ranged reads for chunks in read order: runs of blobs of one pack, each at most
+    /// `runGap` bytes after the previous one's end (or the same blob), up to `maximumRunBytes`
+    /// (a single larger blob is a run of its own); the bytes between two blobs of a run are read
+    /// and not used. A run's read ends where the blob that ends last ends (not necessarily the
+    /// last one listed, in an index that lists blobs of different lengths at one offset).
+    static func runs(_ locations: [ChunkLocation]) -> [(items: Range<Int>, offset: Int64, end: Int64)] {
+        var runs: [(items: Range<Int>, offset: Int64, end: Int64)] = []
+        guard !locations.isEmpty else { return runs }
+        var start = 0
+        var end = locations[0].offset + Int64(locations[0].storedLength)
+        for item in 1...locations.count {
+            let continues = item < locations.count && locations[item].pack == locations[item - 1].pack
+                && locations[item].offset >= locations[item - 1].offset
+                && locations[item].offset <= locations[item - 1].offset + Int64(locations[item - 1].storedLength) + runGap
+                && Int(locations[item].offset - locations[start].offset) + Int(locations[item].storedLength) <= maximumRunBytes
+            if continues {
+                end = max(end, locations[item].offset + Int64(locations[item].storedLength))
+            } else {
+                runs.append((start..<item, locations[start].offset, end))
+                if item < locations.count {
+                    start = item
+                    end = locations[item].offset + Int64(locations[item].storedLength)
+                }
+            }
         }
+        return runs
     }
 
     private func decodeRunsInOrder(_ ids: [ChunkID], at locations: [ChunkLocation], into output: UnsafeMutableRawBufferPointer,
                                    offsets: [Int], cache: DecodedChunkCache?) throws {
-        var runs: [Range<Int>] = []
-        var start = 0
-        for item in 1...ids.count {
-            // The next blob of the same pack, at most `runGap` bytes after the previous one's end (or
-            // the same blob): one read, whose bytes between the two are read and not used.
-            let continues = item < ids.count && locations[item].pack == locations[item - 1].pack
-                && locations[item].offset >= locations[item - 1].offset
-                && locations[item].offset <= locations[item - 1].offset + Int64(locations[item - 1].storedLength) + Self.runGap
-                && Int(locations[item].offset - locations[start].offset) + Int(locations[item].storedLength) <= Self.maximumRunBytes
-            if !continues {
-                runs.append(start..<item)
-                start = item
-            }
-        }
+        let runs = Self.runs(locations)
         let failures = ResultSlots<any Error>(count: runs.count)
         let decompressors = self.decompressors
         let spans = runs, wanted = ids, places = locations, starts = offsets
         let target = SharedMutableBytes(buffer: output)
         Parallel.forEach(count: spans.count, workers: workers) { worker, run in
-            let items = spans[run]
+            let items = spans[run].items
             let first = places[items.lowerBound]
             do {
-                // Up to the end of the blob that ends last (not necessarily the last one listed, in
-                // an index that lists blobs of different lengths at one offset).
-                var end = first.offset
-                for item in items { end = max(end, places[item].offset + Int64(places[item].storedLength)) }
-                let length = Int(end - first.offset)
+                let length = Int(spans[run].end - first.offset)
                 let bytes = try self.repository.readRange(ofPack: first.pack, offset: first.offset, length: length)
                 var decoded: [UnsafeRawBufferPointer] = []
                 defer {
@@ -201,41 +216,33 @@ public final class BlobReader: @unchecked Sendable {
     }
 
     /// Tells the store which ranges `decode` will read for these chunks, a batch or two ahead of
-    /// it: from a local disk whose cache does not hold them, the kernel then reads them while
-    /// earlier batches decode. Packs are asked for in the order the chunks first name them (the
-    /// order `decode` reads them in), each pack's ranges in offset order, and ranges of one pack
-    /// less than 64 KiB apart as one: a restore of a night whose chunks come from seven nights'
-    /// packs asked for 126 k ranges one by one, most a single frame.
+    /// it. A store where each read waits a round trip (`readConcurrency` > 1) is told exactly the
+    /// runs `decode` will read, so that each range it fetches ahead serves one read whole. A local
+    /// store, which asks the kernel to read the ranges from the disk, is told them with the runs of
+    /// one pack less than 64 KiB apart merged (a restore of a night whose chunks come from seven
+    /// nights' packs asked for 126 k ranges one by one, most a single frame, before runs).
     public func prefetch(_ locations: [ChunkLocation]) {
-        var packOrder: [PackID: Int] = [:]
-        var byPack: [(pack: PackID, ranges: [(offset: Int64, end: Int64)])] = []
-        var rank = 0
-        for (item, location) in locations.enumerated() {
-            // Consecutive chunks mostly come from one pack: the dictionary is asked only when it changes.
-            if item == 0 || locations[item - 1].pack != location.pack {
-                if let known = packOrder[location.pack] {
-                    rank = known
-                } else {
-                    rank = byPack.count
-                    packOrder[location.pack] = rank
-                    byPack.append((location.pack, []))
-                }
+        guard !locations.isEmpty else { return }
+        let ordered = Self.readOrder(locations).map { locations[$0] }
+        let runs = Self.runs(ordered)
+        if repository.store.readConcurrency > 1 {
+            for run in runs {
+                repository.prefetchRange(ofPack: ordered[run.items.lowerBound].pack, offset: run.offset, length: Int(run.end - run.offset))
             }
-            byPack[rank].ranges.append((location.offset, location.offset + Int64(location.storedLength)))
+            return
         }
-        for (pack, unsorted) in byPack {
-            let ranges = unsorted.sorted { $0.offset < $1.offset }
-            var start = ranges[0].offset, end = ranges[0].end
-            for range in ranges.dropFirst() {
-                if range.offset <= end + Self.prefetchGap {
-                    end = max(end, range.end)
-                } else {
-                    repository.prefetchRange(ofPack: pack, offset: start, length: Int(end - start))
-                    (start, end) = (range.offset, range.end)
-                }
+        var pack = ordered[runs[0].items.lowerBound].pack
+        var (start, end) = (runs[0].offset, runs[0].end)
+        for run in runs.dropFirst() {
+            let next = ordered[run.items.lowerBound].pack
+            if next == pack && run.offset >= start && run.offset <= end + Self.prefetchGap {
+                end = max(end, run.end)
+            } else {
+                repository.prefetchRange(ofPack: pack, offset: start, length: Int(end - start))
+                (pack, start, end) = (next, run.offset, run.end)
             }
-            repository.prefetchRange(ofPack: pack, offset: start, length: Int(end - start))
         }
+        repository.prefetchRange(ofPack: pack, offset: start, length: Int(end - start))
     }
 
     /// Prefetched ranges of one pack closer than this are asked for as one.

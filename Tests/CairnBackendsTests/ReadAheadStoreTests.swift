@@ -54,17 +54,34 @@ import Testing
         let store = ReadAheadStore(inner, budget: 1 << 20, workers: 2)
         let size = 600 << 10
         store.prefetch(Self.key, offset: 0, length: size)
-        // The first range is still being read: the second does not fit and is dropped.
+        // The first range holds 600 KiB of the 1 MiB: the second does not fit and is dropped.
         store.prefetch(Self.key, offset: Int64(size), length: size)
         #expect(try store.get(Self.key, offset: 0, length: 10) == slice(0, 10))
-        // The first is read now: it makes room for the third. One larger than the budget is dropped.
+        // Read in part, the first is still held: the third is dropped too, and one larger than the budget.
         store.prefetch(Self.key, offset: Int64(2 * size), length: size)
         store.prefetch(Self.key, offset: 0, length: (1 << 20) + 1)
+        #expect(try store.get(Self.key, offset: Int64(size - 10), length: 10) == slice(size - 10, 10))
+        // Read to its end, the first is freed: the third fits now.
+        store.prefetch(Self.key, offset: Int64(2 * size), length: size)
         #expect(try store.get(Self.key, offset: Int64(size), length: 10) == slice(size, 10))
         #expect(try store.get(Self.key, offset: Int64(2 * size), length: 10) == slice(2 * size, 10))
-        #expect(try store.get(Self.key, offset: 20, length: 10) == slice(20, 10), "the first range made room")
-        #expect(inner.calls == 5, "put, the first and third ranges, and the two reads outside them")
-        #expect(store.readsServedAhead == 2)
+        #expect(inner.calls == 4, "put, the first and third ranges, and the read of the second")
+        #expect(store.readsServedAhead == 3)
+    }
+
+    @Test func aRangeNotReadToItsEndIsDroppedOnceEnoughNewerOnesWereHinted() throws {
+        let inner = try stored()
+        let store = ReadAheadStore(inner, budget: 4 << 20, workers: 2)
+        store.prefetch(Self.key, offset: 0, length: 1000)
+        while inner.calls < 2 { usleep(1000) }
+        for index in 1...store.staleAfter {
+            store.prefetch(Self.key, offset: Int64(10_000 + index * 100), length: 100)
+        }
+        #expect(try store.get(Self.key, offset: 0, length: 10) == slice(0, 10))
+        #expect(store.readsServedAhead == 1, "held while no more than staleAfter newer ranges were hinted")
+        store.prefetch(Self.key, offset: 50_000, length: 100)
+        #expect(try store.get(Self.key, offset: 10, length: 10) == slice(10, 10))
+        #expect(store.readsServedAhead == 1, "dropped: read from the store")
     }
 
     @Test func rangesAreReadInTheBackgroundByAtMostTheWorkers() throws {

@@ -20,7 +20,13 @@ struct BlobReaderReadsTests {
         private var reads: [(offset: Int64, length: Int)] = []
         private var prefetches: [(offset: Int64, length: Int)] = []
 
-        init(root: String) { inner = LocalStore(root: root) }
+        /// 1 like a local store; more like a remote one, which is told exactly the runs read.
+        let readConcurrency: Int
+
+        init(root: String, readConcurrency: Int = 1) {
+            inner = LocalStore(root: root)
+            self.readConcurrency = readConcurrency
+        }
 
         var rangedReads: [(offset: Int64, length: Int)] { lock.withLock { reads } }
         var prefetched: [(offset: Int64, length: Int)] { lock.withLock { prefetches } }
@@ -52,8 +58,8 @@ struct BlobReaderReadsTests {
         var large: [ChunkID] = [], small: [ChunkID] = []
         var content: [ChunkID: [UInt8]] = [:]
 
-        init(pairs: Int) throws {
-            store = RecordingStore(root: root + "/repository")
+        init(pairs: Int, readConcurrency: Int = 1) throws {
+            store = RecordingStore(root: root + "/repository", readConcurrency: readConcurrency)
             try store.inner.create()
             try Repository.initialize(store: store, config: .new(encrypted: false, now: Date()), password: nil,
                                       identity: Identity(hostname: "test", username: "test", now: Date()))
@@ -136,6 +142,26 @@ struct BlobReaderReadsTests {
         let first = locations.last!, last = locations.first!
         #expect(prefetched.first?.offset == first.offset)
         #expect(prefetched.first?.length == Int(last.offset - first.offset) + Int(last.storedLength))
+    }
+
+    /// Large chunks 41 KiB apart: one range for the kernel to read ahead from a local disk, but
+    /// three runs read (more than `runGap` apart). A store where each read waits a round trip is
+    /// told the three runs, so each range it fetches ahead serves one read whole.
+    @Test(arguments: [1, 8])
+    func aStoreThatWaitsARoundTripIsToldExactlyTheRangesRead(readConcurrency: Int) throws {
+        let scratch = try Scratch(pairs: 24, readConcurrency: readConcurrency)
+        let reader = BlobReader(repository: scratch.repository, workers: 1)
+        let wanted = [scratch.large[0], scratch.large[2], scratch.large[4]]
+        reader.prefetch(try reader.locate(wanted))
+        #expect(try reader.read(wanted) == wanted.map { scratch.content[$0]! })
+        let reads = scratch.store.rangedReads.map { "\($0.offset)+\($0.length)" }
+        let prefetched = scratch.store.prefetched.map { "\($0.offset)+\($0.length)" }
+        #expect(reads.count == 3)
+        if readConcurrency > 1 {
+            #expect(prefetched == reads)
+        } else {
+            #expect(prefetched.count == 1, "\(prefetched)")
+        }
     }
 
     /// An index may list blobs of different lengths at one offset (any key holder writes index
