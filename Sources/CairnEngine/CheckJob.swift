@@ -259,9 +259,52 @@ final class PackVerifier: @unchecked Sendable {
         return next - 1
     }
 
+    /// Cuts a pack into ranged reads, one window at a time (a pack listed at an absurd size must
+    /// fail at its first short read, not be cut up front): whole blobs up to `windowBytes`, at
+    /// least one; after the last blob, the header and trailer. Entries that overlap a blob
+    /// already taken, or run past the end, are `damaged` (the index and the pack disagree).
+    private struct WindowCutter {
+        struct Window {
+            var start: Int64
+            var end: Int64
+            var entries: [PackEntry]
+        }
+
+        let entries: [PackEntry]
+        let size: Int64
+        let windowBytes: Int
+        var item = 0
+        var start: Int64 = 0
+        var damaged: [ChunkID] = []
+
+        mutating func next() -> Window? {
+            guard start < size else { return nil }
+            var window = Window(start: start, end: start, entries: [])
+            while item < entries.count {
+                let entry = entries[item]
+                // `size - storedLength`, not `offset + storedLength`: an offset near Int64.max is damage, not a trap.
+                if entry.offset < start || entry.storedLength < 0 || entry.offset > size - Int64(entry.storedLength) {
+                    damaged.append(entry.chunk)
+                    item += 1
+                    continue
+                }
+                let entryEnd = entry.offset + Int64(entry.storedLength)
+                if window.end > start && entryEnd - start > Int64(windowBytes) { break }
+                window.end = max(window.end, entryEnd)
+                window.entries.append(entry)
+                item += 1
+            }
+            if window.end == start { window.end = start + min(Int64(windowBytes), size - start) }
+            start = window.end
+            return window
+        }
+    }
+
     /// Reads one pack, window by window, and verifies its name and every blob. `size` is what
     /// the store's listing and the index agree on, and the entries are the catalog's: a size or
     /// an entry no pack has makes damage to report or a read that fails, never a sum that traps.
+    /// Each window's read is announced to the store while the one before it is read and verified,
+    /// so a remote store downloads it meanwhile (`ReadAheadStore`) and a local one reads it from the disk.
     private func verify(_ pack: PackID, size: Int64) throws -> Verified {
         var verified = Verified()
         let entries = try repository.catalog.entries(inPack: pack).sorted { ($0.offset, $0.frameOffset) < ($1.offset, $1.frameOffset) }
@@ -269,30 +312,15 @@ final class PackVerifier: @unchecked Sendable {
         let reader = BlobReader(repository: repository, workers: 1)
         var digest = StreamingSHA256()
         var bad = 0
-        var item = 0
-        var start: Int64 = 0
-        while start < size {
-            // Whole blobs up to the window (at least one); after the last blob, the header and trailer.
-            var end = start
-            var inWindow: [PackEntry] = []
-            while item < entries.count {
-                let entry = entries[item]
-                // `size - storedLength`, not `offset + storedLength`: an offset near Int64.max is damage, not a trap.
-                if entry.offset < start || entry.storedLength < 0 || entry.offset > size - Int64(entry.storedLength) {
-                    // Overlaps a blob already read, or runs past the end: the index and the pack disagree.
-                    bad += 1
-                    verified.damagedChunks.append(entry.chunk)
-                    item += 1
-                    continue
-                }
-                let entryEnd = entry.offset + Int64(entry.storedLength)
-                if end > start && entryEnd - start > Int64(windowBytes) { break }
-                end = max(end, entryEnd)
-                inWindow.append(entry)
-                item += 1
+        var cutter = WindowCutter(entries: entries, size: size, windowBytes: windowBytes)
+        var next = cutter.next()
+        while let window = next {
+            next = cutter.next()
+            if let ahead = next {
+                repository.prefetchRange(ofPack: pack, offset: ahead.start, length: Int(ahead.end - ahead.start))
             }
-            if end == start { end = start + min(Int64(windowBytes), size - start) }
-            let bytes = try repository.readRange(ofPack: pack, offset: start, length: Int(end - start))
+            let start = window.start, inWindow = window.entries
+            let bytes = try repository.readRange(ofPack: pack, offset: start, length: Int(window.end - start))
             verified.bytes += Int64(bytes.count)
             progress.addBytes(Int64(bytes.count))
             bytes.withUnsafeBytes { digest.update($0) }
@@ -310,8 +338,9 @@ final class PackVerifier: @unchecked Sendable {
                 verified.damagedChunks += failed
                 first = end
             }
-            start = end
         }
+        bad += cutter.damaged.count
+        verified.damagedChunks += cutter.damaged
         var problems: [String] = []
         if digest.finalize() != pack.hash { problems.append("content does not match its name (SHA-256)") }
         if bad > 0 { problems.append("\(bad) of \(entries.count) chunks failed verification") }
