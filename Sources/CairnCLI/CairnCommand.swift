@@ -47,6 +47,13 @@ public struct CairnCommand: ParsableCommand {
                                   for --repo s3://HOST[:PORT]/BUCKET/PREFIX
           CAIRN_S3_HTTPS          1 or 0: force https or http for s3://
                                   (default: http on loopback only)
+          SSL_CERT_FILE           CA certificates (PEM) trusted for Swift and
+                                  S3 instead of the system's
+          https_proxy, http_proxy, all_proxy, no_proxy
+                                  proxies for Swift and S3, as curl reads them
+                                  (reached with CONNECT)
+          CAIRN_READ_AHEAD_BYTES  the most a restore or check from Swift or S3
+                                  holds read ahead (default 25165824); 0: none
           CAIRN_RESTORE_DIRECT_IO 0: restore and redis-restore write through
                                   the page cache, not with O_DIRECT
           CAIRN_RESTORE_SIDE_BY_SIDE_BYTES

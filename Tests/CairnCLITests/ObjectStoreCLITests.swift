@@ -43,6 +43,12 @@ struct ObjectStoreCLITests {
         #expect(restored["shared_bytes"] as? Int == 0)
         #expect(restored["copied_bytes"] as? Int == 6 << 20)
         #expect(TreeFixtures.snapshot(of: source) == TreeFixtures.snapshot(of: target))
+        // Without read-ahead the same bytes come back; a setting that is not a number is refused.
+        let direct = scratch.path("restored-without-read-ahead")
+        try cairn.ok(["restore", "latest", "--target", direct], environment: ["CAIRN_READ_AHEAD_BYTES": "0"])
+        #expect(TreeFixtures.snapshot(of: source) == TreeFixtures.snapshot(of: direct))
+        let refused = try cairn.run(["snapshots"], environment: ["CAIRN_READ_AHEAD_BYTES": "lots"])
+        #expect(refused.status == 64 && refused.stderr.contains("CAIRN_READ_AHEAD_BYTES"), "\(refused.status) \(refused.stderr)")
 
         // A fresh cache (another host, or a lost ~/.cache) is rebuilt from the store.
         let checked = try cairn.ok(["check", "--read-data", "--cache-dir", scratch.path("other-cache")])

@@ -135,9 +135,11 @@ struct RepositoryOptions: ParsableArguments {
             store = RateLimitedStore(store, upload: upload.map { TransferPacer(bytesPerSecond: $0) },
                                      download: download.map { TransferPacer(bytesPerSecond: $0) })
         }
-        return ReadAheadStore(RetryingStore(ConcurrencyLimitedStore(store, limit: 4), policy: try Self.retryPolicy(), onRetry: { error, attempt, delay in
+        let retrying = RetryingStore(ConcurrencyLimitedStore(store, limit: 4), policy: try Self.retryPolicy(), onRetry: { error, attempt, delay in
             logger.warning("\(error.message) (\(error.underlying.map { "\($0)" } ?? "")); attempt \(attempt + 1) in \(String(format: "%.1f", delay)) s")
-        }))
+        })
+        let readAhead = try RestoreTuning.readAheadBytes()
+        return readAhead > 0 ? ReadAheadStore(retrying, budget: readAhead) : retrying
     }
 
     /// Bytes per second from `20MiB`, `500KiB`, `1GiB`, `20M`, `500k` (binary), `20MB`, `500kB`
