@@ -137,14 +137,15 @@ final class TestHTTPServer {
         try Self.script.write(toFile: directory + "/server.py", atomically: true, encoding: .utf8)
         var arguments = ["/usr/bin/python3", directory + "/server.py", String(port), directory + "/requests.log"]
         if tls {
-            let made = try Self.run(["/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            let made = Spawn.wait(try Spawn.start(["/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
                                      "-keyout", directory + "/server.key", "-out", directory + "/server.crt",
-                                     "-subj", "/CN=cairn test", "-addext", "subjectAltName=IP:127.0.0.1,DNS:\(Self.name)"])
+                                     "-subj", "/CN=cairn test", "-addext", "subjectAltName=IP:127.0.0.1,DNS:\(Self.name)"],
+                                                  log: "/dev/null"))
             guard made == 0 else { throw HarnessError("openssl could not make a certificate (exit \(made))") }
             arguments += ["--tls", directory + "/server.crt", directory + "/server.key"]
         }
         if let backend { arguments += ["--tunnel-to", String(backend)] }
-        pid = try Self.spawn(arguments, log: directory + "/server.log")
+        pid = try Spawn.start(arguments, log: directory + "/server.log")
         let deadline = Date().addingTimeInterval(20)
         while !Self.accepts(port) {
             guard Date() < deadline else {
@@ -162,8 +163,7 @@ final class TestHTTPServer {
 
     func stop() {
         kill(pid, SIGKILL)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        _ = Spawn.wait(pid)
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -178,28 +178,6 @@ final class TestHTTPServer {
         return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         } == 0
-    }
-
-    private static func spawn(_ arguments: [String], log: String) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
-        guard spawned == 0 else { throw HarnessError("cannot run \(arguments[0]): errno \(spawned)") }
-        return pid
-    }
-
-    private static func run(_ arguments: [String]) throws -> Int32 {
-        let pid = try spawn(arguments, log: "/dev/null")
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
     private static let script = #"""
