@@ -107,7 +107,12 @@ public final class ReadAheadStore: ObjectStore, ObjectStoreCreating, @unchecked 
             if let bytes, bytes.count == current.length {
                 current.state = .read(bytes)
             } else {
+                // Its budget goes to the next hints; a read waiting for it goes to the store.
                 current.state = .failed
+                if let index = ranges.firstIndex(where: { $0 === current }) {
+                    held -= current.length
+                    ranges.remove(at: index)
+                }
             }
             condition.broadcast()
             range = ranges.first(where: { if case .queued = $0.state { return true } else { return false } })

@@ -42,11 +42,15 @@ import Testing
     @Test func aReadAheadThatFailsIsForgottenAndTheReadGoesToTheStore() throws {
         let inner = try stored()
         inner.failNext([.status(503, detail: "")])
-        let store = ReadAheadStore(inner, budget: 4 << 20, workers: 2)
+        let store = ReadAheadStore(inner, budget: 65536, workers: 2)
         store.prefetch(Self.key, offset: 0, length: 65536)
         #expect(try store.get(Self.key, offset: 0, length: 100) == slice(0, 100))
         #expect(inner.calls == 3)
         #expect(store.readsServedAhead == 0)
+        // The failed range gave its budget back: the next hint, as large, is read ahead.
+        store.prefetch(Self.key, offset: 65536, length: 65536)
+        #expect(try store.get(Self.key, offset: 65536, length: 65536) == slice(65536, 65536))
+        #expect(store.readsServedAhead == 1)
     }
 
     @Test func rangesAheadHoldNoMoreThanTheBudget() throws {
