@@ -15,8 +15,10 @@ final class TLSTransport: RESPTransport {
     private let description: String
     private var timeout: Double
 
-    /// Connects, then completes the handshake (the server's certificate and name are verified), each within `timeout`.
+    /// Connects, then completes the handshake (the server's certificate and name are verified),
+    /// both within `timeout` from the call: a slow connect leaves the handshake only what remains.
     init(host: String, port: Int, settings: RedisTLS, timeout: Double, description: String) throws {
+        let deadline = Self.deadline(timeout)
         self.settings = settings
         self.description = description
         self.timeout = timeout
@@ -46,7 +48,7 @@ final class TLSTransport: RESPTransport {
             try? group.syncShutdownGracefully()
             throw Self.failure(error, description: description, settings: settings, connecting: true)
         }
-        if let outcome = inbox.waitForHandshake(until: Self.deadline(timeout)) {
+        if let outcome = inbox.waitForHandshake(until: deadline) {
             channel.close(promise: nil)
             try? group.syncShutdownGracefully()
             if case .timedOut = outcome {
