@@ -65,15 +65,7 @@ final class ScriptedPeer: Sendable {
 
     /// A listener on a free port of 127.0.0.1 (port 0: the kernel picks one).
     private static func listenOnLoopback() throws -> (Int32, RedisAddress.Endpoint) {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
-        }
-        guard listener >= 0, bound, listen(listener, 1) == 0 else { throw POSIXError(.EADDRINUSE) }
+        let (listener, address) = try loopbackListener(backlog: 1)
         return (listener, .tcp(host: "127.0.0.1", port: Int(UInt16(bigEndian: address.sin_port))))
     }
 
@@ -82,4 +74,21 @@ final class ScriptedPeer: Sendable {
         finished.wait()
         return received.withLock { $0 }
     }
+}
+
+/// A TCP listener on a free port of 127.0.0.1 (port 0: the kernel picks one) and its address.
+func loopbackListener(backlog: Int32) throws -> (Int32, sockaddr_in) {
+    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
+    }
+    guard listener >= 0, bound, listen(listener, backlog) == 0 else {
+        if listener >= 0 { close(listener) }
+        throw POSIXError(.EADDRINUSE)
+    }
+    return (listener, address)
 }

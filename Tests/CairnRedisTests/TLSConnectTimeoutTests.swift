@@ -12,17 +12,10 @@ struct TLSConnectTimeoutTests {
     /// Nothing then answers the TLS hello. Connect and handshake share the one timeout: the
     /// handshake used to get a full timeout of its own after the slow connect (2.6 s here).
     @Test func aSlowConnectLeavesTheHandshakeOnlyWhatRemainsOfTheTimeout() throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(listener >= 0)
+        let (listener, bound) = try loopbackListener(backlog: 0)
         defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
-        }
-        try #require(bound && listen(listener, 0) == 0)
+        var address = bound
+        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(filler) }
         let filled = withUnsafePointer(to: &address) {
