@@ -1,3 +1,4 @@
+import CairnBackends
 import Foundation
 
 /// The process environment, read only here (libraries get values passed in).
@@ -6,6 +7,9 @@ enum Environment {
         guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
         return value
     }
+
+    /// Proxies and trusted certificates for Swift and S3 (`https_proxy`, `SSL_CERT_FILE`, …).
+    static var network: NetworkSettings { NetworkSettings(environment: ProcessInfo.processInfo.environment) }
 
     static var hostname: String { ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost" }
 

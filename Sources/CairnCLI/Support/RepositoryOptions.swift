@@ -107,7 +107,7 @@ struct RepositoryOptions: ParsableArguments {
         case .swift(let container, let prefix):
             let authentication = try Self.swiftAuthentication()
             let store = try SwiftStore(container: container, prefix: prefix, authentication: authentication,
-                                       network: NetworkSettings(environment: ProcessInfo.processInfo.environment))
+                                       network: Environment.network)
             return (try decorated(store), Self.cacheName("swift", store.location + " " + authentication.endpoint))
         case .s3(let host, let port, let bucket, let prefix):
             let secure = try Self.s3UsesHTTPS(host: host)
@@ -116,7 +116,7 @@ struct RepositoryOptions: ParsableArguments {
                 throw CLIError(.usage, "\(location): \(authority) is not a host name")
             }
             let store = try S3Store(endpoint: endpoint, bucket: bucket, prefix: prefix, credentials: try Self.s3Credentials(),
-                                    network: NetworkSettings(environment: ProcessInfo.processInfo.environment))
+                                    network: Environment.network)
             return (try decorated(store), Self.cacheName("s3", endpoint.absoluteString + "/" + bucket + "/" + store.prefix))
         }
     }
