@@ -180,54 +180,15 @@ public final class MirrorJob: @unchecked Sendable {
     /// Copies `objects` on `workers` threads; all of one kind are stored before the next kind starts.
     /// The first failure stops the others from starting more, and is thrown once all are done.
     private func copyAll(_ objects: [ObjectInfo], kind: ObjectKind, copier: ObjectCopier) throws {
-        guard !objects.isEmpty else { return }
         let named = kind == .data || kind == .index || kind == .snapshots
-        let queue = CopyQueue(objects)
-        DispatchQueue.concurrentPerform(iterations: min(workers, objects.count)) { _ in
-            while let object = queue.take() {
-                do {
-                    let name = named ? Hash256(hex: object.key.name) : nil
-                    if named && name == nil {
-                        throw EngineError(.integrity, "\(source.location)/\(object.key.path) is not named by a SHA-256: it was not copied")
-                    }
-                    try copier.copy(object, contentName: name, read: { self.progress.addBytes(Int64($0)) })
-                    progress.finishFile(object.key.path)
-                } catch {
-                    queue.fail(error)
-                }
+        try BlockingWork.forEach(count: objects.count, threads: workers) { [self] item in
+            let object = objects[item]
+            let name = named ? Hash256(hex: object.key.name) : nil
+            if named && name == nil {
+                throw EngineError(.integrity, "\(source.location)/\(object.key.path) is not named by a SHA-256: it was not copied")
             }
+            try copier.copy(object, contentName: name, read: { self.progress.addBytes(Int64($0)) })
+            progress.finishFile(object.key.path)
         }
-        if let failure = queue.failure { throw failure }
-    }
-}
-
-/// The objects still to copy, handed out one at a time, and the first failure.
-private final class CopyQueue: @unchecked Sendable {
-    private let lock = NSLock()
-    private let objects: [ObjectInfo]
-    private var next = 0
-    private var firstFailure: (any Error)?
-
-    init(_ objects: [ObjectInfo]) { self.objects = objects }
-
-    /// The next object, or nil when all are handed out or one failed.
-    func take() -> ObjectInfo? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard firstFailure == nil, next < objects.count else { return nil }
-        next += 1
-        return objects[next - 1]
-    }
-
-    func fail(_ error: any Error) {
-        lock.lock()
-        if firstFailure == nil { firstFailure = error }
-        lock.unlock()
-    }
-
-    var failure: (any Error)? {
-        lock.lock()
-        defer { lock.unlock() }
-        return firstFailure
     }
 }

@@ -1,3 +1,4 @@
+import CairnCore
 import Dispatch
 import Foundation
 
@@ -5,12 +6,22 @@ import Foundation
 /// worker taking the next few items as it becomes free, so a worker that the scheduler holds back
 /// (two cores shared by the reading, hashing and sealing threads) does not leave the others
 /// waiting at the end with fixed shares. `worker` lets each own non-thread-safe state (a zstd
-/// context).
+/// context). Up to as many workers as cores run on dispatch's threads; more (for work that waits
+/// on a server) on threads of their own.
 enum Parallel {
     static func forEach(count: Int, workers: Int, _ body: @Sendable (_ worker: Int, _ item: Int) -> Void) {
         let stripes = max(1, min(workers, count))
         if stripes == 1 {
             for item in 0..<count { body(0, item) }
+            return
+        }
+        if stripes > ProcessInfo.processInfo.activeProcessorCount {
+            // More workers than cores are asked for work that waits (a remote store's ranged
+            // GETs): `concurrentPerform` would run only as many at once as there are cores.
+            withoutActuallyEscaping(body) { body in
+                // `body` does not throw, so neither does this.
+                try! BlockingWork.forEach(count: count, threads: stripes) { worker, item in body(worker, item) }
+            }
             return
         }
         let next = ItemCounter()
