@@ -12,41 +12,83 @@ extension Repository {
     /// meanwhile is at worst loaded twice; listed first, it could be taken for one a prune removed,
     /// and its rows dropped.
     ///
+    /// Snapshots are listed before indexes. A backup writes its index objects before its
+    /// snapshot, so every snapshot listed has its chunks in an index listed after it; listed the
+    /// other way round, another host's backup committing in between could leave a snapshot here
+    /// whose chunks the catalog does not know until the next synchronization.
+    ///
     /// The catalog keeps one location per chunk, the first it saw. Two hosts that stored the same
     /// new chunk at once each index a copy; when another host's prune deletes the copy this catalog
     /// points at (its own catalog points at the other), the chunk would vanish from here although
     /// it is still stored. So after dropping an index, the indexes that remain are read again:
     /// each chunk then gets back a location that exists, if there is one.
+    ///
+    /// Objects are read `store.readConcurrency` at a time: an empty cache for a remote repository
+    /// that many hosts back up into reads thousands of them, each a round trip.
     public func synchronizeCatalog() throws {
         let knownIndexes = try catalog.indexIDs()
         let knownSnapshots = Set(try catalog.snapshots().map(\.id))
+        let storedSnapshots = Set(try store.list(.snapshots).compactMap { SnapshotID(hex: $0.key.name) })
         let storedIndexes = Set(try store.list(.index).compactMap { IndexID(hex: $0.key.name) })
         let gone = knownIndexes.subtracting(storedIndexes)
-        for id in gone {
-            try catalog.write { try $0.deleteIndex(id) }
-        }
-        let reread = gone.isEmpty ? [] : knownIndexes.intersection(storedIndexes).sorted()
-        for id in reread + storedIndexes.subtracting(knownIndexes).sorted() {
-            do {
-                let packs = try IndexObject.decode(try readSealed(ObjectKey(.index, id.hex)), id: id)
-                try catalog.write { try $0.insertIndex(id, packs: packs) }
-            } catch let error as CairnFailure where error.category == .integrity {
-                logger.error("skipping damaged index \(id.short): \(error.message); run `cairn repair index`")
+        if !gone.isEmpty {
+            try catalog.write { writer in
+                for id in gone { try writer.deleteIndex(id) }
             }
         }
-        let storedSnapshots = Set(try store.list(.snapshots).compactMap { SnapshotID(hex: $0.key.name) })
-        for id in knownSnapshots.subtracting(storedSnapshots) {
-            try catalog.write { try $0.deleteSnapshot(id) }
+        let reread = gone.isEmpty ? [] : knownIndexes.intersection(storedIndexes).sorted()
+        try loadInBatches(reread + storedIndexes.subtracting(knownIndexes).sorted(), read: { repository, id in
+            try IndexObject.decode(try repository.readSealed(ObjectKey(.index, id.hex)), id: id)
+        }, insert: { writer, id, packs in
+            try writer.insertIndex(id, packs: packs)
+        }, damaged: { id, error in
+            "skipping damaged index \(id.short): \(error.message); run `cairn repair index`"
+        })
+        let forgotten = knownSnapshots.subtracting(storedSnapshots)
+        if !forgotten.isEmpty {
+            try catalog.write { writer in
+                for id in forgotten { try writer.deleteSnapshot(id) }
+            }
         }
-        for id in storedSnapshots.subtracting(knownSnapshots).sorted() {
-            do {
-                let plaintext = try readSealed(ObjectKey(.snapshots, id.hex))
-                let document = try decodeSnapshot(plaintext, id: id)
-                try catalog.write {
-                    try $0.insertSnapshot(SnapshotRow(id: id, time: document.time, hostname: document.hostname, document: plaintext))
+        try loadInBatches(storedSnapshots.subtracting(knownSnapshots).sorted(), read: { repository, id in
+            let plaintext = try repository.readSealed(ObjectKey(.snapshots, id.hex))
+            let document = try repository.decodeSnapshot(plaintext, id: id)
+            return SnapshotRow(id: id, time: document.time, hostname: document.hostname, document: plaintext)
+        }, insert: { writer, _, row in
+            try writer.insertSnapshot(row)
+        }, damaged: { id, error in
+            "skipping damaged snapshot \(id.short): \(error.message)"
+        })
+    }
+
+    /// Reads the objects `ids` name, `store.readConcurrency` at a time, and inserts what each
+    /// reads into the catalog, in `ids` order, one transaction per batch. A batch is a few reads
+    /// per thread, so what is held between reading and inserting stays small. An object that
+    /// reads as damaged is logged and skipped; any other failure stops the synchronization.
+    private func loadInBatches<ID: Sendable, Value: Sendable>(
+        _ ids: [ID], read: @escaping @Sendable (Repository, ID) throws -> Value,
+        insert: (CatalogWriter, ID, Value) throws -> Void,
+        damaged: (ID, any CairnFailure) -> String
+    ) throws {
+        let threads = max(1, store.readConcurrency)
+        var first = 0
+        while first < ids.count {
+            let batch = Array(ids[first..<min(ids.count, first + threads * 4)])
+            first += batch.count
+            let results = try BlockingWork.map(count: batch.count, threads: threads) { [self] (item: Int) -> Result<Value, any Error> in
+                do {
+                    return Result<Value, any Error>.success(try read(self, batch[item]))
+                } catch let error as any CairnFailure where error.category == .integrity {
+                    return .failure(error)
                 }
-            } catch let error as CairnFailure where error.category == .integrity {
-                logger.error("skipping damaged snapshot \(id.short): \(error.message)")
+            }
+            for (id, result) in zip(batch, results) {
+                if case .failure(let error as any CairnFailure) = result { logger.error("\(damaged(id, error))") }
+            }
+            try catalog.write { writer in
+                for (id, result) in zip(batch, results) {
+                    if case .success(let value) = result { try insert(writer, id, value) }
+                }
             }
         }
     }
