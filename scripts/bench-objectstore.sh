@@ -138,7 +138,8 @@ if [ "$needs_saio" = 1 ]; then
   started=0
   for attempt in 1 2 3; do
     saio_port=$(free_port)
-    if bash "$SAIO" start "$saio_dir" "$saio_port" > "$work/saio.env" 2> "$work/saio.log"; then started=1; break; fi
+    # With our pid, saio.sh's watchdog stops the servers should this script die without its EXIT trap (kill -9).
+    if CAIRN_HARNESS_OWNER_PID=$$ bash "$SAIO" start "$saio_dir" "$saio_port" > "$work/saio.env" 2> "$work/saio.log"; then started=1; break; fi
     progress "Swift All-In-One did not start on port $saio_port (attempt $attempt): $(tail -n 1 "$work/saio.log")"
     bash "$SAIO" stop "$saio_dir" > /dev/null 2>&1 || true
   done
@@ -156,6 +157,7 @@ saio_cpu() {
   local pid total=0 f
   if [ -z "$saio_dir" ]; then echo 0; return; fi
   for f in "$saio_dir"/run/*.pid; do
+    [ "$f" = "$saio_dir/run/watchdog.pid" ] && continue   # saio.sh's watchdog, not a server
     pid=$(cat "$f" 2>/dev/null) || continue
     [ -r "/proc/$pid/stat" ] || continue
     total=$(( total + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat") ))

@@ -216,7 +216,8 @@ final class LiveKeystone: Sendable {
         directory = server.directory
         let log = directory + "/log/keystone-start.log"
         let started = Date()
-        let pid = try Spawn.start("/bin/bash", [Self.script, "start", directory], stdout: log, stderr: log)
+        let pid = try Spawn.start("/bin/bash", [Self.script, "start", directory],
+                                  environment: LiveSwiftAllInOne.ownedEnvironment, stdout: log, stderr: log)
         let exit = Spawn.wait(pid)
         guard exit.status == 0, !exit.signaled else {
             throw LiveServerError(description: "could not start Keystone (\(Self.script) start, exit \(exit.status)); "

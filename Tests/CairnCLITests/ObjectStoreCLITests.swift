@@ -150,6 +150,11 @@ final class LiveSwiftAllInOne: Sendable {
 
     static var script: String { scriptsDirectory + "/saio.sh" }
 
+    /// This process's environment plus CAIRN_HARNESS_OWNER_PID, for saio.sh and keystone.sh `start`.
+    static var ownedEnvironment: [String: String] {
+        ProcessInfo.processInfo.environment.merging(["CAIRN_HARNESS_OWNER_PID": String(getpid())]) { _, new in new }
+    }
+
     init() throws {
         var template = Array("/tmp/cairn-saio.XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw LiveServerError(description: "mkdtemp failed") }
@@ -157,7 +162,9 @@ final class LiveSwiftAllInOne: Sendable {
         let log = directory + ".log"
         defer { unlink(log) }
         let started = Date()
-        let pid = try Spawn.start("/bin/bash", [Self.script, "start", directory, String(try Self.freePort())], stdout: log, stderr: log)
+        // With our pid saio.sh leaves a watchdog that stops the servers should this process die without stop().
+        let pid = try Spawn.start("/bin/bash", [Self.script, "start", directory, String(try Self.freePort())],
+                                  environment: Self.ownedEnvironment, stdout: log, stderr: log)
         let exit = Spawn.wait(pid)
         guard exit.status == 0, !exit.signaled else {
             let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""

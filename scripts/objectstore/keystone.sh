@@ -5,6 +5,13 @@
 #   scripts/objectstore/keystone.sh start DIR          DIR: where `saio.sh start DIR PORT` runs
 #   scripts/objectstore/keystone.sh stop  DIR          stop what start started (recorded pids)
 #   scripts/objectstore/keystone.sh revoke-tokens DIR  every token issued so far stops working
+#   CAIRN_HARNESS_OWNER_PID=PID keystone.sh start DIR  the same, stopped by itself when process PID dies
+#
+# With CAIRN_HARNESS_OWNER_PID (a test runner's own pid), start also leaves a watchdog running
+# (`keystone.sh watchdog DIR PID START-TIME`, pid in DIR/run/keystone-watchdog.pid, log
+# DIR/log/keystone-watchdog.log; saio.sh's watchdog of the same DIR is another one): once a second
+# it checks that PID still runs with the start time it had when start began (so a reused pid does
+# not count), and when it does not, it does what `stop DIR` does and exits. `stop` stops it too.
 #
 # start runs, on free ports of 127.0.0.1:
 #   - Keystone (Debian's python3-keystone) under the WSGI server of its own `keystone-wsgi-public`
@@ -52,13 +59,14 @@ usage() { echo "usage: $0 start DIR | stop DIR | revoke-tokens DIR" >&2; exit 2;
 PYTHON=/usr/bin/python3          # Debian's python3-keystone; not a pyenv or venv python
 PACKAGES="python3-keystone python3-keystonemiddleware"
 SERVICES="keystone proxy-keystone"
+WATCHDOG=keystone-watchdog       # DIR/run/keystone-watchdog.pid: not saio.sh's DIR/run/watchdog.pid
 REGION=RegionOne
 EMPTY_REGION=RegionTwo
 OTHER_DOMAIN=customers
 
-[ $# -eq 2 ] || usage
+[ $# -ge 1 ] || usage
 action=$1
-case $action in start|stop|revoke-tokens) ;; *) usage;; esac
+case $action:$# in start:2|stop:2|revoke-tokens:2|watchdog:4) ;; *) usage;; esac
 
 # shellcheck source=pids.sh
 source "$(dirname "${BASH_SOURCE[0]}")/pids.sh"
@@ -122,6 +130,7 @@ EOF
 
 # ---------------------------------------------------------------- stop, revoke-tokens
 if [ "$action" = stop ]; then stop_command "$2"; fi
+if [ "$action" = watchdog ]; then watchdog_command "$2" "$3" "$4"; fi
 [ -f "$2/.cairn-saio" ] && [ -f "$2/etc/proxy-server.conf" ] && [ -f "$2/etc/launch.py" ] ||
     die "$2 is not a directory where saio.sh start runs (start the Swift All-In-One first)"
 DIR=$(cd "$2" && pwd -P)
@@ -142,6 +151,7 @@ fi
 # ---------------------------------------------------------------- start
 timeout=${KEYSTONE_START_TIMEOUT:-60}
 started_at=$(date +%s.%N)
+read_owner
 for name in $SERVICES; do
     pid=$(cat "$DIR/run/$name.pid" 2>/dev/null || true)
     if ours "$pid"; then die "$name already runs in $DIR (pid $pid): $0 stop $DIR first"; fi
@@ -412,6 +422,7 @@ print('KEYSTONE_DOMAIN2_PASSWORD=' + ops_pw)
 print('KEYSTONE_DOMAIN2_STORAGE_URL=http://127.0.0.1:%s/v1/AUTH_%s' % (proxy_port, other_project))
 EOF
 ) || die "Keystone did not become ready within ${timeout}s (logs in $DIR/log)"
+start_watchdog
 ready=1
 
 cat >"$DIR/keystone-env" <<EOF

@@ -1,5 +1,8 @@
 # pids.sh — sourced by saio.sh and keystone.sh: find and stop the processes a harness started,
-# by the pids it recorded under DIR/run, never by name. Needs DIR, SERVICES, say() and die().
+# by the pids it recorded under DIR/run, never by name, and the watchdog that stops them when the
+# process that owns them (CAIRN_HARNESS_OWNER_PID) dies. Needs DIR, SERVICES, WATCHDOG (the name
+# of the watchdog's pid and log files: DIR/run/WATCHDOG.pid, DIR/log/WATCHDOG.log), PYTHON, say()
+# and die().
 
 # A recorded pid is signalled only when that process still runs with DIR on its command line,
 # so a recycled pid is never touched.
@@ -10,10 +13,13 @@ ours() {  # PID
     [ "$state" != Z ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$DIR"
 }
 
+# Stops the SERVICES and the watchdog (first, so it does not act while they go; stop-service
+# passes WATCHDOG= to leave it running). When the watchdog itself runs this, it skips its own pid.
 stop_all() {
     local name pid pids=() tries=0
-    for name in $SERVICES; do
+    for name in ${WATCHDOG:-} $SERVICES; do
         pid=$(cat "$DIR/run/$name.pid" 2>/dev/null || true)
+        [ "$pid" = "$$" ] && continue
         if ours "$pid"; then kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); fi
     done
     while [ ${#pids[@]} -gt 0 ]; do
@@ -29,7 +35,7 @@ stop_all() {
         fi
         sleep 0.1
     done
-    for name in $SERVICES; do rm -f "$DIR/run/$name.pid"; done
+    for name in ${WATCHDOG:-} $SERVICES; do rm -f "$DIR/run/$name.pid"; done
 }
 
 # `saio.sh stop DIR` and `keystone.sh stop DIR`: stops that harness's processes in DIR (a DIR that
@@ -41,4 +47,61 @@ stop_command() {  # DIR
     stop_all
     say "stopped"
     exit 0
+}
+
+# Field 22 of /proc/PID/stat, the time the process started (clock ticks since boot), which with
+# the pid names one process for good: a pid the kernel hands out again comes with a later start
+# time. Fails when PID is gone or a zombie (dead, only not reaped yet). Fields are counted after
+# the last ")", since the command name (field 2) may hold spaces and parentheses.
+start_time() {  # PID
+    local stat fields
+    [[ $1 =~ ^[0-9]+$ ]] || return 1
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    read -r -a fields <<<"${stat##*) }"
+    [ "${fields[0]}" != Z ] && [ -n "${fields[19]:-}" ] && echo "${fields[19]}"
+}
+
+# start: CAIRN_HARNESS_OWNER_PID names the process whose death stops what start starts (a test
+# runner may be killed with SIGKILL, by the OOM killer or a CI timeout, and never run its stop).
+# Its start time is taken now, before anything starts, so that the owner dying during start, and
+# its pid going to another process meanwhile, still counts as the owner gone.
+owner_pid=""
+owner_start=""
+read_owner() {
+    owner_pid=${CAIRN_HARNESS_OWNER_PID:-}
+    [ -n "$owner_pid" ] || return 0
+    [[ $owner_pid =~ ^[0-9]+$ ]] || die "CAIRN_HARNESS_OWNER_PID is not a pid: $owner_pid"
+    owner_start=$(start_time "$owner_pid") || die "CAIRN_HARNESS_OWNER_PID $owner_pid: no such process"
+}
+
+# start, once the servers answer: with an owner, starts the watchdog (this script's `watchdog`
+# action) through saio.sh's launcher (DIR/etc/launch.py: no inherited descriptors, no blocked
+# signals, a session of its own, so nothing that kills or waits for the caller's process group or
+# pipes touches it), with DIR on its command line so that ours() knows it. Returns once the
+# watchdog has said it watches; a start that fails after this stops it with the rest (stop_all).
+start_watchdog() {
+    [ -n "$owner_pid" ] || return 0
+    local script pid tries=0
+    script=$(cd "$(dirname "$0")" && pwd -P)/$(basename "$0")
+    "$PYTHON" "$DIR/etc/launch.py" exec "$BASH" "$BASH" "$script" watchdog "$DIR" "$owner_pid" "$owner_start" \
+        </dev/null >>"$DIR/log/$WATCHDOG.log" 2>&1 &
+    pid=$!
+    echo "$pid" >"$DIR/run/$WATCHDOG.pid"
+    until grep -qF "watchdog $pid: watching" "$DIR/log/$WATCHDOG.log" 2>/dev/null; do
+        ours "$pid" || die "the watchdog exited at once (see $DIR/log/$WATCHDOG.log)"
+        tries=$((tries + 1))
+        [ $tries -le 100 ] || die "the watchdog did not start within 10 s (see $DIR/log/$WATCHDOG.log)"
+        sleep 0.1
+    done
+}
+
+# `saio.sh watchdog DIR OWNER-PID OWNER-START` (and keystone.sh's): started by start_watchdog, never
+# by hand. Looks once a second whether the owner still runs (the same pid with the same start
+# time), and when it does not, does what `stop DIR` does and exits.
+watchdog_command() {  # DIR OWNER-PID OWNER-START
+    DIR=$1
+    say "watchdog $$: watching owner $2 (start time $3)"
+    while [ "$(start_time "$2" || true)" = "$3" ]; do sleep 1; done
+    say "watchdog $$: owner $2 is gone, stopping everything in $DIR"
+    stop_command "$DIR"
 }

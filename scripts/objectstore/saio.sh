@@ -6,6 +6,14 @@
 #   scripts/objectstore/saio.sh stop-service  DIR NAME   stop one of them (proxy, object, container,
 #   scripts/objectstore/saio.sh start-service DIR NAME   account, memcached), start it again (tests' faults)
 #   scripts/objectstore/saio.sh flush-tokens  DIR        `flush_all` on memcached: every token expires
+#   CAIRN_HARNESS_OWNER_PID=PID saio.sh start DIR PORT   the same, stopped by itself when process PID dies
+#
+# With CAIRN_HARNESS_OWNER_PID (a test runner's own pid), start also leaves a watchdog running
+# (`saio.sh watchdog DIR PID START-TIME`, pid in DIR/run/watchdog.pid, log DIR/log/watchdog.log):
+# once a second it checks that PID still runs with the start time it had when start began (so a
+# reused pid does not count), and when it does not, it does what `stop DIR` does and exits. A
+# runner killed with SIGKILL (OOM killer, CI timeout) never runs its stop; its servers still go.
+# `stop` stops the watchdog too; `stop-service` leaves it.
 #
 # One proxy with TempAuth and the s3api middleware, one account, container and object server,
 # one-replica rings over a plain directory device (DIR/srv/node/d1, mount_check = false), and the
@@ -27,6 +35,7 @@ usage() { echo "usage: $0 start DIR PORT | stop DIR | stop-service DIR NAME | st
 PYTHON=/usr/bin/python3          # Debian's python3-swift; not a pyenv or venv python
 PACKAGES="swift-proxy swift-account swift-container swift-object memcached"
 SERVICES="proxy object container account memcached"
+WATCHDOG=watchdog                # DIR/run/watchdog.pid, DIR/log/watchdog.log (keystone.sh has its own)
 
 [ $# -ge 2 ] || usage
 action=$1
@@ -97,6 +106,7 @@ EOF
 }
 
 if [ "$action" = stop ]; then stop_command "$2"; fi
+if [ "$action" = watchdog ]; then [ $# -eq 4 ] || usage; watchdog_command "$2" "$3" "$4"; fi
 case $action in
 stop-service|start-service)
     [ $# -eq 3 ] || usage
@@ -107,7 +117,7 @@ stop-service|start-service|flush-tokens)
     DIR=$(cd "$2" && pwd -P)
     ;;&
 stop-service)
-    SERVICES=$3 stop_all          # stop_all with only this service
+    WATCHDOG='' SERVICES=$3 stop_all          # stop_all with only this service (not the watchdog)
     say "stopped $3"
     exit 0
     ;;
@@ -130,6 +140,7 @@ port=$3
 [[ $port =~ ^[0-9]+$ ]] || die "bad port: $port"
 timeout=${SAIO_START_TIMEOUT:-60}
 started_at=$(date +%s.%N)
+read_owner
 
 # ---------------------------------------------------------------- packages
 missing=""
@@ -319,6 +330,7 @@ while time.time() < deadline:
     time.sleep(0.1)
 sys.exit('not ready: %s' % last)
 EOF
+start_watchdog
 ready=1
 
 cat >"$DIR/env" <<EOF
