@@ -70,7 +70,7 @@ let package = Package(
 
         // Helpers the test targets share (a seeded generator); no product depends on it.
         .target(name: "CairnTestSupport", path: "Tests/CairnTestSupport"),
-        .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"]),
+        .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore", "CairnTestSupport"]),
         .testTarget(name: "CairnCodecTests", dependencies: ["CairnCodec", "CairnCore", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "CairnCatalogTests", dependencies: ["CairnCatalog"]),
         .testTarget(name: "CairnBackendsTests", dependencies: ["CairnBackends"]),

@@ -1,33 +1,23 @@
 import CairnCore
+import CairnTestSupport
 import Foundation
 import Testing
 
 @Suite("BlockingWork")
 struct BlockingWorkTests {
-    /// Counts how many calls are inside at once.
-    final class Gauge: @unchecked Sendable {
-        private let lock = NSLock()
-        private var inside = 0
-        private(set) var most = 0
-        private(set) var calls: [Int] = []
-
-        func enter(_ item: Int) { lock.withLock { inside += 1; most = max(most, inside); calls.append(item) } }
-        func leave() { lock.withLock { inside -= 1 } }
-    }
-
     struct Refused: Error {}
 
     /// What `DispatchQueue.concurrentPerform` would not do on a machine with fewer cores: eight
     /// calls that wait are all waiting at once.
     @Test func asManyCallsWaitAtOnceAsThreadsAsked() throws {
-        let gauge = Gauge()
+        let gauge = ConcurrencyGauge()
         try BlockingWork.forEach(count: 16, threads: 8) { item in
             gauge.enter(item)
             usleep(50_000)
             gauge.leave()
         }
         #expect(gauge.most == 8)
-        #expect(gauge.calls.sorted() == Array(0..<16))
+        #expect(gauge.items.sorted() == Array(0..<16))
     }
 
     @Test func mapKeepsTheItemsOrder() throws {
@@ -39,7 +29,7 @@ struct BlockingWorkTests {
     }
 
     @Test func theFirstFailureStopsNewItemsAndIsThrown() {
-        let gauge = Gauge()
+        let gauge = ConcurrencyGauge()
         #expect(throws: Refused.self) {
             try BlockingWork.forEach(count: 1000, threads: 4) { item in
                 gauge.enter(item)
@@ -48,18 +38,18 @@ struct BlockingWorkTests {
                 if item == 10 { throw Refused() }
             }
         }
-        #expect(gauge.calls.count < 20, "\(gauge.calls.count) items started")
+        #expect(gauge.items.count < 20, "\(gauge.items.count) items started")
     }
 
     @Test func nothingToDoAndOneThreadRunOnTheCaller() throws {
         try BlockingWork.forEach(count: 0, threads: 8) { _ in Issue.record("called for no item") }
         let caller = pthread_self()
-        let gauge = Gauge()
+        let gauge = ConcurrencyGauge()
         try BlockingWork.forEach(count: 5, threads: 1) { item in
             #expect(pthread_equal(pthread_self(), caller) != 0)
             gauge.enter(item)
             gauge.leave()
         }
-        #expect(gauge.calls == [0, 1, 2, 3, 4])
+        #expect(gauge.items == [0, 1, 2, 3, 4])
     }
 }

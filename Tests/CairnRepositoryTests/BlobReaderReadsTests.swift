@@ -14,37 +14,29 @@ import Testing
 @Suite("BlobReader reads")
 struct BlobReaderReadsTests {
     /// A local store that records ranged reads and prefetches.
-    final class RecordingStore: ObjectStore, @unchecked Sendable {
-        let inner: LocalStore
+    final class RecordingStore: WrappedLocalStore, @unchecked Sendable {
         private let lock = NSLock()
         private var reads: [(offset: Int64, length: Int)] = []
         private var prefetches: [(offset: Int64, length: Int)] = []
+        private let concurrency: Int
 
         /// 1 like a local store; more like a remote one, which is told exactly the runs read.
-        let readConcurrency: Int
+        override var readConcurrency: Int { concurrency }
 
         init(root: String, readConcurrency: Int = 1) {
-            inner = LocalStore(root: root)
-            self.readConcurrency = readConcurrency
+            concurrency = readConcurrency
+            super.init(root: root)
         }
 
         var rangedReads: [(offset: Int64, length: Int)] { lock.withLock { reads } }
         var prefetched: [(offset: Int64, length: Int)] { lock.withLock { prefetches } }
         func forget() { lock.withLock { reads = []; prefetches = [] } }
 
-        var location: String { inner.location }
-        var spoolDirectory: String { inner.spoolDirectory }
-        func put(_ key: ObjectKey, bytes: [UInt8]) throws { try inner.put(key, bytes: bytes) }
-        func put(_ key: ObjectKey, contentsOf path: String) throws { try inner.put(key, contentsOf: path) }
-        func get(_ key: ObjectKey) throws -> [UInt8] { try inner.get(key) }
-        func get(_ key: ObjectKey, offset: Int64, length: Int) throws -> [UInt8] {
+        override func get(_ key: ObjectKey, offset: Int64, length: Int) throws -> [UInt8] {
             if key.kind == .data { lock.withLock { reads.append((offset, length)) } }
             return try inner.get(key, offset: offset, length: length)
         }
-        func stat(_ key: ObjectKey) throws -> ObjectInfo? { try inner.stat(key) }
-        func list(_ kind: ObjectKind) throws -> [ObjectInfo] { try inner.list(kind) }
-        func delete(_ key: ObjectKey) throws { try inner.delete(key) }
-        func prefetch(_ key: ObjectKey, offset: Int64, length: Int) {
+        override func prefetch(_ key: ObjectKey, offset: Int64, length: Int) {
             lock.withLock { prefetches.append((offset, length)) }
         }
     }

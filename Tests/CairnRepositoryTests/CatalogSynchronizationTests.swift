@@ -14,8 +14,7 @@ import Testing
 struct CatalogSynchronizationTests {
     /// A local store that answers like a remote one: each read of an index or snapshot object
     /// waits 20 ms, and the store counts how many such reads were in flight at once.
-    final class RoundTripStore: ObjectStore, @unchecked Sendable {
-        let inner: LocalStore
+    final class RoundTripStore: WrappedLocalStore, @unchecked Sendable {
         private let lock = NSLock()
         private var inFlight = 0
         private(set) var mostInFlight = 0
@@ -23,21 +22,12 @@ struct CatalogSynchronizationTests {
         /// A read of this key fails with an error that is not damage (a refused request).
         var refused: ObjectKey?
 
-        init(root: String) { inner = LocalStore(root: root) }
-
-        var readConcurrency: Int { 8 }
-        var location: String { inner.location }
-        var spoolDirectory: String { inner.spoolDirectory }
-        func put(_ key: ObjectKey, bytes: [UInt8]) throws { try inner.put(key, bytes: bytes) }
-        func put(_ key: ObjectKey, contentsOf path: String) throws { try inner.put(key, contentsOf: path) }
-        func get(_ key: ObjectKey, offset: Int64, length: Int) throws -> [UInt8] { try inner.get(key, offset: offset, length: length) }
-        func stat(_ key: ObjectKey) throws -> ObjectInfo? { try inner.stat(key) }
-        func delete(_ key: ObjectKey) throws { try inner.delete(key) }
-        func list(_ kind: ObjectKind) throws -> [ObjectInfo] {
+        override var readConcurrency: Int { 8 }
+        override func list(_ kind: ObjectKind) throws -> [ObjectInfo] {
             lock.withLock { listed.append(kind) }
             return try inner.list(kind)
         }
-        func get(_ key: ObjectKey) throws -> [UInt8] {
+        override func get(_ key: ObjectKey) throws -> [UInt8] {
             guard key.kind == .index || key.kind == .snapshots else { return try inner.get(key) }
             lock.withLock { inFlight += 1; mostInFlight = max(mostInFlight, inFlight) }
             defer { lock.withLock { inFlight -= 1 } }

@@ -1,30 +1,22 @@
 @testable import CairnRepository
+import CairnTestSupport
 import Foundation
 import Testing
 
 @Suite("Parallel")
 struct ParallelTests {
-    final class Gauge: @unchecked Sendable {
-        private let lock = NSLock()
-        private var inside = 0
-        private(set) var most = 0
-        private(set) var done = 0
-        func enter() { lock.withLock { inside += 1; most = max(most, inside) } }
-        func leave() { lock.withLock { inside -= 1; done += 1 } }
-    }
-
     /// A remote restore asks for more workers than cores, so that ranged GETs wait side by side;
     /// dispatch's `concurrentPerform` ran only as many at once as there are cores.
     @Test func moreWorkersThanCoresAllWaitAtOnce() {
         let workers = ProcessInfo.processInfo.activeProcessorCount + 3
-        let gauge = Gauge()
+        let gauge = ConcurrencyGauge()
         Parallel.forEach(count: workers * 2, workers: workers) { _, _ in
             gauge.enter()
             usleep(50_000)
             gauge.leave()
         }
         #expect(gauge.most == workers)
-        #expect(gauge.done == workers * 2)
+        #expect(gauge.items.count == workers * 2)
     }
 
     /// `body` is not escaping: no thread may still hold it when `forEach` returns (the Swift
@@ -33,13 +25,13 @@ struct ParallelTests {
         let workers = ProcessInfo.processInfo.activeProcessorCount + 2
         var sums: [Int] = []
         for round in 0..<300 {
-            let gauge = Gauge()
+            let gauge = ConcurrencyGauge()
             Parallel.forEach(count: workers, workers: workers) { _, item in
                 gauge.enter()
                 if item == round % workers { usleep(100) }
                 gauge.leave()
             }
-            sums.append(gauge.done)
+            sums.append(gauge.items.count)
         }
         #expect(sums == Array(repeating: workers, count: 300))
     }
