@@ -64,8 +64,11 @@ extension Repository {
     /// Reads the objects `ids` name, `store.readConcurrency` at a time, and inserts what each
     /// reads into the catalog, in `ids` order, one transaction per batch. A batch is a few reads
     /// per thread, so what is held between reading and inserting stays small. An object that
-    /// reads as damaged is logged and skipped; any other failure stops the synchronization.
-    private func loadInBatches<ID: Sendable, Value: Sendable>(
+    /// reads as damaged is logged and skipped. One that is gone since the listing is skipped too:
+    /// another host's prune or forget deleted it, and synchronizing before the lock is taken
+    /// (`Repository.open`) must not fail a command that would then wait for that prune's lock.
+    /// Any other failure stops the synchronization.
+    private func loadInBatches<ID: Sendable & CustomStringConvertible, Value: Sendable>(
         _ ids: [ID], read: @escaping @Sendable (Repository, ID) throws -> Value,
         insert: (CatalogWriter, ID, Value) throws -> Void,
         damaged: (ID, any CairnFailure) -> String
@@ -75,19 +78,26 @@ extension Repository {
         while first < ids.count {
             let batch = Array(ids[first..<min(ids.count, first + threads * 4)])
             first += batch.count
-            let results = try BlockingWork.map(count: batch.count, threads: threads) { [self] (item: Int) -> Result<Value, any Error> in
+            // nil: gone since the listing.
+            let results = try BlockingWork.map(count: batch.count, threads: threads) { [self] (item: Int) -> Result<Value?, any Error> in
                 do {
-                    return Result<Value, any Error>.success(try read(self, batch[item]))
+                    return .success(try read(self, batch[item]))
                 } catch let error as any CairnFailure where error.category == .integrity {
                     return .failure(error)
+                } catch let error as any CairnFailure where error.category == .inputNotFound {
+                    return .success(nil)
                 }
             }
             for (id, result) in zip(batch, results) {
-                if case .failure(let error as any CairnFailure) = result { logger.error("\(damaged(id, error))") }
+                switch result {
+                case .failure(let error as any CairnFailure): logger.error("\(damaged(id, error))")
+                case .success(nil): logger.debug("\(id) was deleted since the listing; skipped")
+                default: break
+                }
             }
             try catalog.write { writer in
                 for (id, result) in zip(batch, results) {
-                    if case .success(let value) = result { try insert(writer, id, value) }
+                    if case .success(let value?) = result { try insert(writer, id, value) }
                 }
             }
         }

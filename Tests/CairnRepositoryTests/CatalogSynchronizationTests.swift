@@ -21,6 +21,9 @@ struct CatalogSynchronizationTests {
         private(set) var listed: [ObjectKind] = []
         /// A read of this key fails with an error that is not damage (a refused request).
         var refused: ObjectKey?
+        /// These keys are deleted right before they are read, as by another host's prune or
+        /// forget between the listing and the read.
+        var vanishing: Set<ObjectKey> = []
 
         override var readConcurrency: Int { 8 }
         override func list(_ kind: ObjectKind) throws -> [ObjectInfo] {
@@ -33,6 +36,7 @@ struct CatalogSynchronizationTests {
             defer { lock.withLock { inFlight -= 1 } }
             usleep(20_000)
             if key == lock.withLock({ refused }) { throw StoreError(.failure, "403 Forbidden for \(key.path)") }
+            if lock.withLock({ vanishing.contains(key) }) { try inner.delete(key) }
             return try inner.get(key)
         }
         func forget() { lock.withLock { mostInFlight = 0; listed = [] } }
@@ -121,5 +125,16 @@ struct CatalogSynchronizationTests {
         let reader = try scratch.openReader()
         #expect(try reader.catalog.indexIDs().count == 12)
         #expect(try reader.catalog.snapshots().count == 12)
+    }
+
+    /// A backup opening the repository while another host prunes it synchronizes before it
+    /// waits for the prune's lock: objects the prune deletes meanwhile are not its failure.
+    @Test func objectsDeletedSinceTheListingAreSkipped() throws {
+        let scratch = try Scratch(count: 12)
+        let indexes = try scratch.writer.catalog.indexIDs().sorted()
+        scratch.store.vanishing = [ObjectKey(.index, indexes[2].hex), ObjectKey(.snapshots, scratch.snapshots[9].hex)]
+        let reader = try scratch.openReader()
+        #expect(try reader.catalog.indexIDs() == Set(indexes).subtracting([indexes[2]]))
+        #expect(Set(try reader.catalog.snapshots().map(\.id)) == Set(scratch.snapshots).subtracting([scratch.snapshots[9]]))
     }
 }
