@@ -37,7 +37,8 @@ extension Repository {
             }
         }
         let reread = gone.isEmpty ? [] : knownIndexes.intersection(storedIndexes).sorted()
-        try loadInBatches(reread + storedIndexes.subtracting(knownIndexes).sorted(), read: { repository, id in
+        let newIndexes = storedIndexes.subtracting(knownIndexes).sorted()
+        try loadInBatches(reread + newIndexes, read: { repository, id in
             try IndexObject.decode(try repository.readSealed(ObjectKey(.index, id.hex)), id: id)
         }, insert: { writer, id, packs in
             try writer.insertIndex(id, packs: packs)
@@ -50,7 +51,8 @@ extension Repository {
                 for id in forgotten { try writer.deleteSnapshot(id) }
             }
         }
-        try loadInBatches(storedSnapshots.subtracting(knownSnapshots).sorted(), read: { repository, id in
+        let newSnapshots = storedSnapshots.subtracting(knownSnapshots).sorted()
+        try loadInBatches(newSnapshots, read: { repository, id in
             let plaintext = try repository.readSealed(ObjectKey(.snapshots, id.hex))
             let document = try repository.decodeSnapshot(plaintext, id: id)
             return SnapshotRow(id: id, time: document.time, hostname: document.hostname, document: plaintext)
@@ -59,6 +61,11 @@ extension Repository {
         }, damaged: { id, error in
             "skipping damaged snapshot \(id.short): \(error.message)"
         })
+        logger.debug("""
+            catalog synchronized: \(storedSnapshots.count) snapshots and \(storedIndexes.count) indexes listed; \
+            \(newSnapshots.count) new snapshots and \(newIndexes.count + reread.count) indexes read; \
+            \(forgotten.count) snapshots and \(gone.count) indexes dropped
+            """)
     }
 
     /// Reads the objects `ids` name, `store.readConcurrency` at a time, and inserts what each

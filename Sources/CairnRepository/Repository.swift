@@ -73,9 +73,10 @@ public final class Repository: @unchecked Sendable {
     }
 
     /// Opens the repository in `store`, unlocking it with `password` (ignored when unencrypted),
-    /// and brings the catalog in `cacheDirectory` up to date with the store.
+    /// and brings the catalog in `cacheDirectory` up to date with the store unless `synchronize`
+    /// is false: a caller that takes the repository lock next synchronizes once it holds it.
     public static func open(store: any ObjectStore, password: () throws -> String, cacheDirectory: String,
-                            logger: Logger) throws -> Repository {
+                            synchronize: Bool = true, logger: Logger) throws -> Repository {
         // Only a config that is not there means "no repository": a refused login, a missing
         // endpoint or an unreadable directory is reported as what it is.
         let configBytes: [UInt8]
@@ -98,7 +99,7 @@ public final class Repository: @unchecked Sendable {
         if try catalog.value(forMeta: "repository") != config.id {
             try catalog.write { try $0.deleteAll(); try $0.setMeta("repository", config.id) }
         }
-        try repository.synchronizeCatalog()
+        if synchronize { try repository.synchronizeCatalog() }
         return repository
     }
 

@@ -78,4 +78,43 @@ struct SharedRepositoryTests {
         #expect(prunedByA.status == 0 || prunedByA.status == 7, "prune with host A's catalog: \(prunedByA.stderr)")
         try cairn.ok(["check", "--read-data", "--cache-dir", scratch.path("fresh-cache")])
     }
+
+    /// A command that takes the lock brings its catalog up to date once, after the lock is held:
+    /// synchronizing on open as well listed the store twice and read another host's new objects
+    /// for nothing (round trips on a remote repository). A restore that cannot write its lock
+    /// (read-only media) still brings an empty catalog up to date before it looks for a snapshot.
+    @Test func aCommandThatLocksBringsItsCatalogUpToDateOnce() throws {
+        let scratch = try Scratch()
+        let cairn = try CairnRunner(scratch)
+        let cacheA = ["--cache-dir", scratch.path("cache-a")], cacheB = ["--cache-dir", scratch.path("cache-b")]
+        let source = scratch.path("data")
+        TreeFixtures.makeDirectory(source)
+        try TreeFixtures.write(source + "/dump.bin", TreeFixtures.bytes(count: 1 << 20, seed: 74))
+        _ = try cairn.backup([source], extra: cacheA)
+        _ = try cairn.backup(["--host", "host-b", source], extra: cacheB)   // new to host A's catalog
+
+        func synchronizations(_ result: CairnRunner.Result) -> [Substring] {
+            result.stderr.split(separator: "\n").filter { $0.contains("catalog synchronized") }
+        }
+        let backup = try cairn.ok(["backup", "--verbose", source] + cacheA)
+        let once = synchronizations(backup)
+        #expect(once.count == 1, "\(once)")
+        #expect(once.first?.contains("1 new snapshots") == true, "host B's snapshot is read once: \(once)")
+        for command in [["restore", "latest", "--target", scratch.path("restored")], ["check"],
+                        ["forget", "--keep-last", "3"], ["prune"], ["repair", "index"]] {
+            let result = try cairn.run(command + ["--verbose"] + cacheA)
+            #expect(result.status == 0 || result.status == 7, "\(command): \(result.stderr)")
+            #expect(synchronizations(result).count == 1 + (command == ["prune"] ? 1 : 0),
+                    "\(command): \(synchronizations(result))")
+        }
+
+        let locks = cairn.repository + "/locks"
+        try FileManager.default.removeItem(atPath: locks)
+        try "not a directory".write(toFile: locks, atomically: true, encoding: .utf8)
+        let unlocked = try cairn.run(["restore", "latest", "--verbose", "--target", scratch.path("unlocked"),
+                                      "--cache-dir", scratch.path("cache-c")])
+        #expect(unlocked.status == 0 && unlocked.stderr.contains("without a lock"), "\(unlocked.status) \(unlocked.stderr)")
+        #expect(synchronizations(unlocked).count == 1, "\(synchronizations(unlocked))")
+        #expect(TreeFixtures.contents(of: source) == TreeFixtures.contents(of: scratch.path("unlocked")))
+    }
 }

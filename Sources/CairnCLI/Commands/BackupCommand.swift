@@ -93,7 +93,7 @@ struct BackupCommand: ParsableCommand {
     }
 
     private func perform(_ metrics: inout RunMetrics) throws {
-        let repository = try options.open()
+        let repository = try options.openToLock()
         let lock = try options.lock(repository, exclusive: false, command: "backup")
         defer { lock.release() }
         var capture: CapturedDataDirectory?

@@ -44,7 +44,7 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let subset = readDataSubset.flatMap { PackSubset(parsing: $0) } ?? .all
         let readData = readData || readDataSubset != nil
-        let repository = try options.open()
+        let repository = try options.openToLock()
         let lock = try options.readLock(repository, command: "check")
         defer { lock?.release() }
         let progress = WorkProgress()

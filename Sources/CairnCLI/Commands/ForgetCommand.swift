@@ -101,10 +101,10 @@ struct ForgetCommand: ParsableCommand {
     }
 
     private func perform(_ metrics: inout RunMetrics) throws {
-        let repository = try options.open()
-        defer { metrics.measure(repository) }
+        let repository = try options.openToLock()
         let lock = try options.lock(repository, exclusive: true, command: "forget")
         defer { lock.release() }
+        defer { metrics.measure(repository) }
         let job = ForgetJob(repository: repository)
         var output: [String: Any] = ["dry_run": dryRun]
         let toRemove: [Snapshot]

@@ -30,7 +30,7 @@ struct KeyAddCommand: ParsableCommand {
     @OptionGroup var options: RepositoryOptions
 
     func run() throws {
-        let repository = try options.open()
+        let repository = try options.openToLock()
         let password = try PasswordSource.readAdditional()
         let lock = try options.lock(repository, exclusive: true, command: "key add")
         defer { lock.release() }
@@ -64,7 +64,7 @@ struct KeyRemoveCommand: ParsableCommand {
     @Argument(help: "Key id or prefix.") var key: String
 
     func run() throws {
-        let repository = try options.open()
+        let repository = try options.openToLock()
         let lock = try options.lock(repository, exclusive: true, command: "key remove")
         defer { lock.release() }
         let id = try repository.findKey(key)
@@ -78,7 +78,7 @@ struct KeyPasswdCommand: ParsableCommand {
     @OptionGroup var options: RepositoryOptions
 
     func run() throws {
-        let repository = try options.open()
+        let repository = try options.openToLock()
         guard let old = repository.currentKey else { throw CLIError(.usage, "this repository is not encrypted") }
         let password = try PasswordSource.readAdditional()
         let lock = try options.lock(repository, exclusive: true, command: "key passwd")

@@ -49,10 +49,10 @@ struct PruneCommand: ParsableCommand {
     }
 
     private func perform(_ metrics: inout RunMetrics) throws {
-        let repository = try options.open()
-        defer { metrics.measure(repository) }
+        let repository = try options.openToLock()
         let lock = try options.lock(repository, exclusive: true, command: "prune")
         defer { lock.release() }
+        defer { metrics.measure(repository) }
         let report = try PruneRunner.run(repository, options: options, lock: lock, maxUnused: try PruneRunner.fraction(maxUnused),
                                          dryRun: dryRun, json: json)
         if !dryRun && !report.reclaimedAnything { throw ExitCode(ExitCodes.nothingToDo) }

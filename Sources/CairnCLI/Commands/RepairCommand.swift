@@ -26,7 +26,7 @@ struct RepairIndexCommand: ParsableCommand {
     @OptionGroup var options: RepositoryOptions
 
     func run() throws {
-        let repository = try options.open()
+        let repository = try options.openToLock()
         let lock = try options.lock(repository, exclusive: true, command: "repair index")
         defer { lock.release() }
         let report = try repository.rebuildCatalog()

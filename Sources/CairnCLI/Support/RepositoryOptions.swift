@@ -46,16 +46,31 @@ struct RepositoryOptions: ParsableArguments {
         try openStore().store
     }
 
+    /// Opens the repository with its catalog brought up to date, for a command that takes no lock.
     func open() throws -> Repository {
+        try open(synchronize: true)
+    }
+
+    /// Opens the repository for a command that takes its lock next (`lock`, `readLock`), which
+    /// brings the catalog up to date once the lock is held. Synchronizing here as well would list
+    /// the store twice, and read twice what another host added: round trips for nothing on a
+    /// remote repository, and every damaged object warned about twice.
+    func openToLock() throws -> Repository {
+        try open(synchronize: false)
+    }
+
+    private func open(synchronize: Bool) throws -> Repository {
         let (store, remoteCacheName) = try openStore()
         let cache = cacheDirectory ?? Environment.value("CAIRN_CACHE_DIR").map { $0 + "/" + "catalog" }
             ?? remoteCacheName.map { Self.userCacheDirectory + "/cairn/" + $0 } ?? localCacheDirectory(store.location)
         do {
-            return try Repository.open(store: store, password: { try PasswordSource.read() }, cacheDirectory: cache, logger: logger)
+            return try Repository.open(store: store, password: { try PasswordSource.read() }, cacheDirectory: cache,
+                                       synchronize: synchronize, logger: logger)
         } catch let failure as any CairnFailure where failure.category == .wrongPassword {
             // A key made from a CRLF password file by an earlier cairn holds the line end too.
             guard let legacy = PasswordSource.legacyReading() else { throw failure }
-            return try Repository.open(store: store, password: { legacy }, cacheDirectory: cache, logger: logger)
+            return try Repository.open(store: store, password: { legacy }, cacheDirectory: cache,
+                                       synchronize: synchronize, logger: logger)
         }
     }
 
@@ -243,18 +258,13 @@ struct RepositoryOptions: ParsableArguments {
     }
 
     /// Takes the repository lock for a command: shared for backups, exclusive for prune and repair
-    /// (and forget, which rewrites snapshots); then brings the catalog up to date again. `open`
-    /// synchronized it before the lock was held: a prune that ran meanwhile (another host's, or
-    /// one this command waited for with --lock-wait) may have deleted packs the catalog still
-    /// lists, and a backup would deduplicate against them and commit a snapshot that needs them.
+    /// (and forget, which rewrites snapshots); then brings the catalog up to date. It is brought
+    /// up to date only once the lock is held: a prune that ran before (another host's, or one
+    /// this command waited for with --lock-wait) may have deleted packs, and a backup that
+    /// deduplicated against a catalog still listing them would commit a snapshot that needs them.
     func lock(_ repository: Repository, exclusive: Bool, command: String) throws -> RepositoryLock {
         let lock = try lock(repository.store, exclusive: exclusive, command: command)
-        do {
-            try repository.synchronizeCatalog()
-        } catch {
-            lock.release()
-            throw error
-        }
+        try synchronize(repository, releasingOnFailure: lock)
         return lock
     }
 
@@ -264,7 +274,20 @@ struct RepositoryOptions: ParsableArguments {
     /// with a warning; a conflicting exclusive lock (a prune or repair at work) stops the command
     /// like any other conflict.
     func readLock(_ repository: Repository, command: String) throws -> RepositoryLock? {
-        try lockIfWritable { try lock(repository, exclusive: false, command: command) }
+        let held = try lockIfWritable { try lock(repository.store, exclusive: false, command: command) }
+        try synchronize(repository, releasingOnFailure: held)
+        return held
+    }
+
+    /// Brings the catalog up to date once the lock is taken (or known to be impossible); a
+    /// failure releases the lock, which the caller has not yet set to release.
+    private func synchronize(_ repository: Repository, releasingOnFailure lock: RepositoryLock?) throws {
+        do {
+            try repository.synchronizeCatalog()
+        } catch {
+            lock?.release()
+            throw error
+        }
     }
 
     /// A lock on `store` itself, waiting up to --lock-wait (for commands without a catalog, such as mirror).
