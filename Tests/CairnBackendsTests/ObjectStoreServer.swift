@@ -62,9 +62,10 @@ final class ObjectStoreServer: Sendable {
     /// Runs the script with posix_spawn and waits with waitpid. (Foundation's `Process` learns
     /// of an exit through a descriptor the child holds, and the servers the script leaves running
     /// would keep it open.) CAIRN_HARNESS_OWNER_PID makes `start` leave a watchdog that stops the
-    /// servers should this process die without calling `stop` (kill -9, OOM killer, a CI timeout).
+    /// servers should this process die without calling `stop` (kill -9, OOM killer, a CI timeout),
+    /// and removes the directory, as `stop` does here (CAIRN_HARNESS_REMOVE_DIR).
     private static func runScript(_ arguments: [String], log: String) throws -> (Int32, String) {
-        let command = ["/usr/bin/env", "CAIRN_HARNESS_OWNER_PID=\(getpid())", "/bin/bash", script] + arguments
+        let command = ["/usr/bin/env", "CAIRN_HARNESS_OWNER_PID=\(getpid())", "CAIRN_HARNESS_REMOVE_DIR=1", "/bin/bash", script] + arguments
         let exitCode = Spawn.wait(try Spawn.start(command, log: log))
         let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         unlink(log)

@@ -150,9 +150,12 @@ final class LiveSwiftAllInOne: Sendable {
 
     static var script: String { scriptsDirectory + "/saio.sh" }
 
-    /// This process's environment plus CAIRN_HARNESS_OWNER_PID, for saio.sh and keystone.sh `start`.
+    /// This process's environment plus CAIRN_HARNESS_OWNER_PID, for saio.sh and keystone.sh `start`,
+    /// and CAIRN_HARNESS_REMOVE_DIR: the directory is this process's to remove, and the watchdog's
+    /// should this process die first.
     static var ownedEnvironment: [String: String] {
-        ProcessInfo.processInfo.environment.merging(["CAIRN_HARNESS_OWNER_PID": String(getpid())]) { _, new in new }
+        ProcessInfo.processInfo.environment.merging(["CAIRN_HARNESS_OWNER_PID": String(getpid()),
+                                                     "CAIRN_HARNESS_REMOVE_DIR": "1"]) { _, new in new }
     }
 
     init() throws {

@@ -95,13 +95,47 @@ start_watchdog() {
     done
 }
 
+# saio.sh start, with an owner and CAIRN_HARNESS_REMOVE_DIR=1: DIR is the owner's temporary
+# directory, which its own cleanup removes after `stop`. This harness's watchdog is to remove it
+# too, so a killed test run leaves no servers and no data behind. The mark names that watchdog:
+# keystone.sh runs in the SAIO's DIR, and its watchdog leaves DIR to the SAIO's.
+mark_dir_for_removal() {
+    [ -n "$owner_pid" ] && [ "${CAIRN_HARNESS_REMOVE_DIR:-}" = 1 ] || return 0
+    echo "$WATCHDOG" >"$DIR/run/remove-when-owner-dies"
+}
+
+# True while a process other than this shell has DIR on its command line (keystone.sh's watchdog
+# stopping its own services). One grep over every command line; the few it names are checked
+# with ours(), which also drops the grep and the subshell that ran it, gone by then.
+others_run_in_dir() {
+    local file pid
+    for file in $(grep -lsF -- "$DIR" /proc/[0-9]*/cmdline); do
+        pid=${file#/proc/}
+        pid=${pid%/cmdline}
+        [ "$pid" != "$$" ] && ours "$pid" && return 0
+    done
+    return 1
+}
+
 # `saio.sh watchdog DIR OWNER-PID OWNER-START` (and keystone.sh's): started by start_watchdog, never
 # by hand. Looks once a second whether the owner still runs (the same pid with the same start
-# time), and when it does not, does what `stop DIR` does and exits.
+# time), and when it does not, does what `stop DIR` does and exits. When start marked DIR for
+# this watchdog to remove (mark_dir_for_removal), it then waits up to 30 s for everything else in
+# DIR to stop and removes DIR: only a directory with saio.sh's marker and that mark, both written
+# by start.
 watchdog_command() {  # DIR OWNER-PID OWNER-START
     DIR=$1
     say "watchdog $$: watching owner $2 (start time $3)"
     while [ "$(start_time "$2" || true)" = "$3" ]; do sleep 1; done
     say "watchdog $$: owner $2 is gone, stopping everything in $DIR"
-    stop_command "$DIR"
+    stop_all
+    say "watchdog $$: stopped"
+    [ "$(cat "$DIR/run/remove-when-owner-dies" 2>/dev/null || true)" = "$WATCHDOG" ] && [ -f "$DIR/.cairn-saio" ] || exit 0
+    local deadline=$((SECONDS + 30))
+    while others_run_in_dir; do
+        if [ $SECONDS -ge $deadline ]; then say "watchdog $$: processes still run in $DIR after 30 s; leaving it"; exit 0; fi
+        sleep 0.2
+    done
+    rm -rf -- "$DIR"
+    exit 0
 }

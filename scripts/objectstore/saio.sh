@@ -13,7 +13,8 @@
 # once a second it checks that PID still runs with the start time it had when start began (so a
 # reused pid does not count), and when it does not, it does what `stop DIR` does and exits. A
 # runner killed with SIGKILL (OOM killer, CI timeout) never runs its stop; its servers still go.
-# `stop` stops the watchdog too; `stop-service` leaves it.
+# `stop` stops the watchdog too; `stop-service` leaves it. With CAIRN_HARNESS_REMOVE_DIR=1 as well
+# (DIR is the owner's temporary directory), the watchdog then removes DIR, once nothing runs in it.
 #
 # One proxy with TempAuth and the s3api middleware, one account, container and object server,
 # one-replica rings over a plain directory device (DIR/srv/node/d1, mount_check = false), and the
@@ -159,6 +160,7 @@ DIR=$(cd "$2" && pwd -P)
 case $DIR in *[[:space:]]*) die "DIR must not contain spaces: $DIR";; esac
 touch "$DIR/.cairn-saio"
 mkdir -p "$DIR"/{etc,run,log,cache,lock} "$DIR/srv/node/d1"
+mark_dir_for_removal
 
 # Backend ports: any free ones the kernel hands out (the proxy port is the caller's).
 read -r account_port container_port object_port memcache_port < <("$PYTHON" - <<'EOF'
