@@ -10,10 +10,9 @@ struct BlockingWorkTests {
     /// What `DispatchQueue.concurrentPerform` would not do on a machine with fewer cores: eight
     /// calls that wait are all waiting at once.
     @Test func asManyCallsWaitAtOnceAsThreadsAsked() throws {
-        let gauge = ConcurrencyGauge()
+        let gauge = ConcurrencyGauge(awaiting: 8)
         try BlockingWork.forEach(count: 16, threads: 8) { item in
             gauge.enter(item)
-            usleep(50_000)
             gauge.leave()
         }
         #expect(gauge.most == 8)

@@ -13,12 +13,17 @@ import Testing
 @Suite("Catalog synchronization")
 struct CatalogSynchronizationTests {
     /// A local store that answers like a remote one: each read of an index or snapshot object
-    /// waits 20 ms, and the store counts how many such reads were in flight at once.
+    /// waits 20 ms, and `inFlight` counts how many such reads were in flight at once.
     final class RoundTripStore: WrappedLocalStore, @unchecked Sendable {
         private let lock = NSLock()
-        private var inFlight = 0
-        private(set) var mostInFlight = 0
+        private var gauge = ConcurrencyGauge()
         private(set) var listed: [ObjectKind] = []
+        /// Counts the reads in flight; a test that wants to know whether `count` run at once sets
+        /// `awaiting: count` (see `ConcurrencyGauge`).
+        var inFlight: ConcurrencyGauge {
+            get { lock.withLock { gauge } }
+            set { lock.withLock { gauge = newValue } }
+        }
         /// A read of this key fails with an error that is not damage (a refused request).
         var refused: ObjectKey?
         /// These keys are deleted right before they are read, as by another host's prune or
@@ -32,14 +37,15 @@ struct CatalogSynchronizationTests {
         }
         override func get(_ key: ObjectKey) throws -> [UInt8] {
             guard key.kind == .index || key.kind == .snapshots else { return try inner.get(key) }
-            lock.withLock { inFlight += 1; mostInFlight = max(mostInFlight, inFlight) }
-            defer { lock.withLock { inFlight -= 1 } }
+            let gauge = inFlight
+            gauge.enter()
+            defer { gauge.leave() }
             usleep(20_000)
             if key == lock.withLock({ refused }) { throw StoreError(.failure, "403 Forbidden for \(key.path)") }
             if lock.withLock({ vanishing.contains(key) }) { try inner.delete(key) }
             return try inner.get(key)
         }
-        func forget() { lock.withLock { mostInFlight = 0; listed = [] } }
+        func forget() { lock.withLock { gauge = ConcurrencyGauge(); listed = [] } }
     }
 
     /// A repository written through one catalog: `count` packs, each with an index object of its
@@ -84,13 +90,14 @@ struct CatalogSynchronizationTests {
 
     @Test func anEmptyCacheReadsTheObjectsSeveralAtATimeAndLoadsThemAll() throws {
         let scratch = try Scratch(count: 40)
+        scratch.store.inFlight = ConcurrencyGauge(awaiting: 8)
         let reader = try scratch.openReader()
         #expect(Set(try reader.catalog.snapshots().map(\.id)) == Set(scratch.snapshots))
         #expect(try reader.catalog.indexIDs() == (try scratch.writer.catalog.indexIDs()))
         #expect(try reader.catalog.indexIDs().count == 40)
         #expect(try reader.catalog.locations(of: scratch.chunks) == (try scratch.writer.catalog.locations(of: scratch.chunks)))
         #expect(!(try reader.catalog.locations(of: scratch.chunks).contains(nil)))
-        #expect(scratch.store.mostInFlight == 8, "\(scratch.store.mostInFlight) reads in flight at most, for a store that takes 8")
+        #expect(scratch.store.inFlight.most == 8, "\(scratch.store.inFlight.most) reads in flight at most, for a store that takes 8")
     }
 
     @Test func snapshotsAreListedBeforeIndexes() throws {
