@@ -80,9 +80,9 @@ struct SharedRepositoryTests {
     }
 
     /// A command that takes the lock brings its catalog up to date once, after the lock is held:
-    /// synchronizing on open as well listed the store twice and read another host's new objects
-    /// for nothing (round trips on a remote repository). A restore that cannot write its lock
-    /// (read-only media) still brings an empty catalog up to date before it looks for a snapshot.
+    /// synchronizing on open as well listed the store twice for nothing (round trips on a remote
+    /// repository). A restore that cannot write its lock (read-only media) still brings an empty
+    /// catalog up to date before it looks for a snapshot.
     @Test func aCommandThatLocksBringsItsCatalogUpToDateOnce() throws {
         let scratch = try Scratch()
         let cairn = try CairnRunner(scratch)

@@ -53,8 +53,8 @@ struct RepositoryOptions: ParsableArguments {
 
     /// Opens the repository for a command that takes its lock next (`lock`, `readLock`), which
     /// brings the catalog up to date once the lock is held. Synchronizing here as well would list
-    /// the store twice, and read twice what another host added: round trips for nothing on a
-    /// remote repository, and every damaged object warned about twice.
+    /// the store twice (round trips for nothing on a remote repository) and read and warn about
+    /// every damaged object twice.
     func openToLock() throws -> Repository {
         try open(synchronize: false)
     }
