@@ -65,7 +65,7 @@ redis-timings: release
 
 # Backup, restore and check --read-data to swift:// and s3:// (a Swift All-In-One on loopback) next to
 # a local repository, in one run on ~1 GB of real Redis data (MB=1024; MB=100 for a quick run).
-bench-objectstore: EXTRA_PACKAGES=time
+bench-objectstore: EXTRA_PACKAGES=time zstd
 bench-objectstore: release
 	CAIRN_BINARY=$(CURDIR)/.build/release/cairn bash scripts/bench-objectstore.sh $(MB)
 

@@ -123,6 +123,18 @@ data_files=$(find "$src" -type f | wc -l)
 find "$src" -type f -exec cat {} + > /dev/null
 progress "source: $(( data_bytes / 1000000 )) MB in $data_files file(s), from $source_what ($source_night)"
 
+# How fast this machine is in this run: `zstd -3 -T0` over the source, as `make bench` measures
+# it. The same VM has run twice as slow in some hours with no stolen time showing, and a ratio to
+# local moves with Cairn's own speed, so a report says which hour it was.
+zstd_wall=""
+zstd_cpu=""
+if command -v zstd > /dev/null; then
+  read -r zstd_wall zstd_user zstd_sys < <({ /usr/bin/time -f '%e %U %S' \
+    sh -c 'find "$1" -type f -exec cat {} + | zstd -q -3 -T0 -c > /dev/null' sh "$src"; } 2>&1 | tail -n 1)
+  zstd_cpu=$(awk -v u="$zstd_user" -v s="$zstd_sys" 'BEGIN { printf "%.2f", u + s }')
+  progress "zstd -3 -T0 over the source: $zstd_wall s wall, $zstd_cpu CPU s"
+fi
+
 # Throwaway password for throwaway repositories, in a file as production would have it.
 unset CAIRN_PASSWORD CAIRN_PASSWORD_COMMAND CAIRN_REPOSITORY
 (umask 077; printf 'osbench-%s%s%s\n' "$RANDOM" "$RANDOM" "$RANDOM" > "$work/password")
@@ -299,6 +311,11 @@ tsv_json() {
   echo "- Command: \`bash scripts/bench-objectstore.sh $megabytes\` (\`make bench-objectstore MB=$megabytes\`), OS_BENCH_FILES=$files"
   echo "- Measured: $git_tree; binary $CAIRN_BIN built $binary_time"
   echo "- Machine: $(nproc) CPUs ($cpu_model), $mem_total RAM, $(uname -sr); load average (1/5/15 min) at the start: $load_start, at the end: $load_end; whole run ${run_seconds} s"
+  if [ -n "$zstd_wall" ]; then
+    echo "- Machine speed in this run: \`zstd -3 -T0\` over the source took $zstd_wall s wall and $zstd_cpu CPU s (compare runs by this before comparing their ratios)"
+  else
+    echo "- Machine speed in this run: not measured (zstd is not installed)"
+  fi
   echo "- Data: $(awk -v b="$data_bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB in $data_files file(s), $source_what; read from a warm page cache"
   echo "- Object store: OpenStack Swift $swift_version All-In-One on 127.0.0.1 (scripts/objectstore/saio.sh: one proxy with TempAuth and s3api, one account, container and object server, workers = 0, one replica), on the same $(nproc) CPUs as Cairn"
   echo "- Steps per repository: init; first backup; unchanged second backup; restore of it into an empty directory (every file compared with cmp); check --read-data with a fresh --cache-dir"
@@ -329,6 +346,7 @@ tsv_json() {
     "$(nproc)" "$cpu_model" "$mem_total" "$(uname -sr)" "$load_start" "$load_end"
   printf '"data": {"bytes": %s, "files": %s, "source": "%s", "from": "%s"},\n' "$data_bytes" "$data_files" "$source_what" "$source_night"
   printf '"swift_version": "%s",\n"local_repo_bytes": %s,\n' "$swift_version" "${local_repo_bytes:-0}"
+  printf '"zstd_3_all_cores": {"wall_s": %s, "cpu_s": %s},\n' "${zstd_wall:-null}" "${zstd_cpu:-null}"
   printf '"summary": '; tsv_json "$work/summary.tsv"; printf ',\n'
   printf '"swift_alone": '; tsv_json "$limits"; printf ',\n'
   printf '"steps": '; tsv_json "$steps"
