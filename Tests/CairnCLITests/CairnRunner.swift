@@ -41,7 +41,9 @@ struct CairnRunner {
         self.scratch = scratch
         let passwordFile = scratch.path("password")
         try "correct horse battery staple\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
-        environment = ["CAIRN_PASSWORD_FILE": passwordFile,
+        // Keys at the lowest scrypt cost a debug build takes (KeyTests checks the standard one):
+        // at the standard cost each command a debug build runs spends ~0.6 CPU s deriving it.
+        environment = ["CAIRN_PASSWORD_FILE": passwordFile, "CAIRN_TEST_SCRYPT_LOG_N": "10",
                        "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scratch.root]
         repository = scratch.path("repo")
         if kind.isRemote {
@@ -53,7 +55,7 @@ struct CairnRunner {
         }
         environment["CAIRN_REPOSITORY"] = repository
         if initialize {
-            // Small packs so tests exercise many packs; scrypt is the standard cost.
+            // Small packs so tests exercise many packs.
             let initResult = try run(encrypted ? ["init", "--pack-size", "4"] : ["init", "--pack-size", "4", "--insecure-no-encryption"])
             #expect(initResult.status == 0, "init failed: \(initResult.stderr)")
         }

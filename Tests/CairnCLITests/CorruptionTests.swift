@@ -271,6 +271,29 @@ struct KeyTests {
         try cairn.ok(["snapshots"], environment: ["CAIRN_PASSWORD_FILE": third])
     }
 
+    /// init, key add and key passwd write keys at the standard scrypt cost (N = 2^15, r = 8, p = 1)
+    /// unless a debug build is told otherwise, as the other CLI tests do to save CPU.
+    @Test func newKeysHaveTheStandardScryptCost() throws {
+        let scratch = try Scratch()
+        let standard = ["CAIRN_TEST_SCRYPT_LOG_N": ""]
+        let cairn = try CairnRunner(scratch, initialize: false)
+        try cairn.ok(["init"], environment: standard)
+        let password = scratch.path("second-password")
+        try "second password\n".write(toFile: password, atomically: true, encoding: .utf8)
+        try cairn.ok(["key", "add"], environment: standard.merging(["CAIRN_NEW_PASSWORD_FILE": password]) { $1 })
+        try cairn.ok(["key", "add"], environment: ["CAIRN_NEW_PASSWORD_FILE": password])
+        let costs = try FileManager.default.contentsOfDirectory(atPath: cairn.repository + "/keys").map { name -> [Int] in
+            let file = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cairn.repository + "/keys/" + name))) as? [String: Any])
+            let wrapped = try #require(file["wrapped"] as? [String: Any], "\(file)")
+            return [wrapped["log_n"], wrapped["r"], wrapped["p"]].map { $0 as? Int ?? -1 }
+        }
+        let tested = CairnRunner.binary.contains("/debug/") ? [[10, 8, 1]] : [[15, 8, 1]]
+        #expect(costs.sorted { $0[0] > $1[0] } == [[15, 8, 1], [15, 8, 1]] + tested, "\(costs)")
+        #expect(try cairn.run(["init", "--repo", scratch.path("other")], environment: ["CAIRN_TEST_SCRYPT_LOG_N": "9"]).status
+                == (CairnRunner.binary.contains("/debug/") ? 64 : 0))
+        try cairn.ok(["snapshots"])
+    }
+
     /// A repository with a second password; returns its file and the two key ids (first, second).
     static func addSecondKey(_ cairn: CairnRunner) throws -> (password: String, first: String, second: String) {
         let password = cairn.scratch.path("second-password")

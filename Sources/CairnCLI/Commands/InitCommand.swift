@@ -57,11 +57,12 @@ struct InitCommand: ParsableCommand {
         if try store.stat(.config) != nil {
             throw CLIError(.usage, "\(store.location) already holds a repository", hint: "use it, or choose another path")
         }
+        let scrypt = try NewKeyCost.scrypt()
         let password = noEncryption ? nil : try PasswordSource.readNew()
         try creating.create()
         let config = RepositoryConfig.new(encrypted: !noEncryption, compressionLevel: compressionLevel,
                                           packSize: packSize << 20, version: formatVersion, now: Date())
-        try Repository.initialize(store: store, config: config, password: password, identity: options.identity)
+        try Repository.initialize(store: store, config: config, password: password, scrypt: scrypt, identity: options.identity)
         if !options.quiet {
             Console.out("created repository \(config.id.prefix(8)) at \(store.location)\(noEncryption ? " (NOT encrypted)" : "")")
             if !noEncryption {

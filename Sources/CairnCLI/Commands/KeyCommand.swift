@@ -34,7 +34,7 @@ struct KeyAddCommand: ParsableCommand {
         let password = try PasswordSource.readAdditional()
         let lock = try options.lock(repository, exclusive: true, command: "key add")
         defer { lock.release() }
-        let id = try repository.addKey(password: password, identity: options.identity)
+        let id = try repository.addKey(password: password, scrypt: NewKeyCost.scrypt(), identity: options.identity)
         if !options.quiet { Console.out("added key \(id.short)") }
     }
 }
@@ -83,7 +83,7 @@ struct KeyPasswdCommand: ParsableCommand {
         let password = try PasswordSource.readAdditional()
         let lock = try options.lock(repository, exclusive: true, command: "key passwd")
         defer { lock.release() }
-        let id = try repository.addKey(password: password, identity: options.identity)
+        let id = try repository.addKey(password: password, scrypt: NewKeyCost.scrypt(), identity: options.identity)
         try repository.store.delete(.init(.keys, old.hex))
         if !options.quiet { Console.out("changed password: key \(old.short) replaced by \(id.short)") }
     }

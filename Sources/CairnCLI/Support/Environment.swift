@@ -1,4 +1,5 @@
 import CairnBackends
+import CairnCodec
 import Foundation
 
 /// The process environment, read only here (libraries get values passed in).
@@ -33,6 +34,25 @@ enum Environment {
     }
 
     static var workingDirectory: String { FileManager.default.currentDirectoryPath }
+}
+
+/// The scrypt cost of the keys that `init`, `key add` and `key passwd` write.
+enum NewKeyCost {
+    /// The standard cost (N = 2^15, r = 8). A debug build alone also reads CAIRN_TEST_SCRYPT_LOG_N
+    /// (10–15) for N: the CLI tests set 10, since a debug build spends about 0.6 CPU seconds on
+    /// each standard derivation, and every command that opens the repository derives once. A
+    /// release build has no way to write a weaker key.
+    static func scrypt() throws -> ScryptParameters {
+        #if DEBUG
+        if let text = Environment.value("CAIRN_TEST_SCRYPT_LOG_N") {
+            guard let logN = Int(text), (10...ScryptParameters.standard.logN).contains(logN) else {
+                throw CLIError(.usage, "CAIRN_TEST_SCRYPT_LOG_N must be a number from 10 to \(ScryptParameters.standard.logN), not \(text)")
+            }
+            return ScryptParameters(logN: logN, r: ScryptParameters.standard.r, p: ScryptParameters.standard.p)
+        }
+        #endif
+        return .standard
+    }
 }
 
 /// Restore settings taken from the environment (`cairn --help` lists them).
