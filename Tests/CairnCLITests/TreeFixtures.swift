@@ -6,21 +6,32 @@ enum TreeFixtures {
     /// Deterministic, mildly compressible bytes (like Redis values: text with repeats).
     static func bytes(count: Int, seed: UInt64) -> [UInt8] {
         var state = seed &+ 0x9E37_79B9_7F4A_7C15
-        var out = [UInt8](repeating: 0, count: count)
         let words: [[UInt8]] = ["user:", "session:", "{\"id\":", "\"name\":\"", "cart", "42", "true", "\r\n"].map { Array($0.utf8) }
-        var index = 0
-        while index < count {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            let pick = Int(state >> 59)
-            if pick < words.count {
-                for byte in words[pick] where index < count { out[index] = byte; index += 1 }
-            } else {
-                for shift in stride(from: 0, to: 40, by: 8) where index < count {
-                    out[index] = UInt8(truncatingIfNeeded: state >> UInt64(shift)); index += 1
+        // Plain loops into a raw buffer: these fixtures run to tens of MB, and a debug build spent
+        // most of the test process's CPU in generic iterators (stride, `for … where`) here.
+        return [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+            var index = 0
+            while index < count {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                let pick = Int(state >> 59)
+                if pick < words.count {
+                    words[pick].withUnsafeBufferPointer { word in
+                        let n = min(word.count, count - index)
+                        UnsafeMutableRawPointer(out.baseAddress! + index).copyMemory(from: word.baseAddress!, byteCount: n)
+                        index += n
+                    }
+                } else {
+                    var value = state
+                    let end = min(index + 5, count)
+                    while index < end {
+                        out[index] = UInt8(truncatingIfNeeded: value)
+                        value >>= 8
+                        index += 1
+                    }
                 }
             }
+            initialized = count
         }
-        return out
     }
 
     static func write(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
