@@ -3,7 +3,8 @@ import Testing
 
 /// A CA, a server certificate for 127.0.0.1 (an IP entry only) and a client certificate, made
 /// with /usr/bin/openssl in a test's directory; a server certificate for the DNS name
-/// `redis.test` only; and a second CA that signed none of them.
+/// `redis.test` only; and a second CA that signed none of them. Keys are P-256: RSA key generation
+/// was most of the CPU openssl took in `make test`.
 struct TestCertificates {
     let ca: String
     let serverCertificate: String
@@ -23,15 +24,15 @@ struct TestCertificates {
         ca = path("ca.crt"); serverCertificate = path("server.crt"); serverKey = path("server.key")
         clientCertificate = path("client.crt"); clientKey = path("client.key"); otherCA = path("other-ca.crt")
         namedServerCertificate = path("named.crt"); namedServerKey = path("named.key")
-        try Self.openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path("ca.key"), "-out", ca,
+        try Self.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", path("ca.key"), "-out", ca,
                           "-days", "2", "-subj", "/CN=Cairn test CA"])
-        try Self.openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path("other-ca.key"), "-out", otherCA,
+        try Self.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", path("other-ca.key"), "-out", otherCA,
                           "-days", "2", "-subj", "/CN=Another CA"])
         try "subjectAltName=IP:127.0.0.1\n".write(toFile: path("server.ext"), atomically: true, encoding: .utf8)
         try "extendedKeyUsage=clientAuth\n".write(toFile: path("client.ext"), atomically: true, encoding: .utf8)
         try "subjectAltName=DNS:\(namedServerName)\n".write(toFile: path("named.ext"), atomically: true, encoding: .utf8)
         for (name, subject) in [("server", "/CN=redis test server"), ("client", "/CN=cairn"), ("named", "/CN=\(namedServerName)")] {
-            try Self.openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", path("\(name).key"), "-out", path("\(name).csr"),
+            try Self.openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", path("\(name).key"), "-out", path("\(name).csr"),
                               "-subj", subject])
             try Self.openssl(["x509", "-req", "-in", path("\(name).csr"), "-CA", ca, "-CAkey", path("ca.key"), "-CAcreateserial",
                               "-out", path("\(name).crt"), "-days", "2", "-extfile", path("\(name).ext")])
