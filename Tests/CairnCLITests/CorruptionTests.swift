@@ -287,10 +287,11 @@ struct KeyTests {
             let wrapped = try #require(file["wrapped"] as? [String: Any], "\(file)")
             return [wrapped["log_n"], wrapped["r"], wrapped["p"]].map { $0 as? Int ?? -1 }
         }
-        let tested = CairnRunner.binary.contains("/debug/") ? [[10, 8, 1]] : [[15, 8, 1]]
+        let debugBuild = CairnRunner.binary.contains("/debug/")
+        let tested = debugBuild ? [[10, 8, 1]] : [[15, 8, 1]]
         #expect(costs.sorted { $0[0] > $1[0] } == [[15, 8, 1], [15, 8, 1]] + tested, "\(costs)")
         #expect(try cairn.run(["init", "--repo", scratch.path("other")], environment: ["CAIRN_TEST_SCRYPT_LOG_N": "9"]).status
-                == (CairnRunner.binary.contains("/debug/") ? 64 : 0))
+                == (debugBuild ? 64 : 0))
         try cairn.ok(["snapshots"])
     }
 

@@ -24,15 +24,16 @@ struct TestCertificates {
         ca = path("ca.crt"); serverCertificate = path("server.crt"); serverKey = path("server.key")
         clientCertificate = path("client.crt"); clientKey = path("client.key"); otherCA = path("other-ca.crt")
         namedServerCertificate = path("named.crt"); namedServerKey = path("named.key")
-        try Self.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", path("ca.key"), "-out", ca,
+        let newKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+        try Self.openssl(["req", "-x509"] + newKey + ["-nodes", "-keyout", path("ca.key"), "-out", ca,
                           "-days", "2", "-subj", "/CN=Cairn test CA"])
-        try Self.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", path("other-ca.key"), "-out", otherCA,
+        try Self.openssl(["req", "-x509"] + newKey + ["-nodes", "-keyout", path("other-ca.key"), "-out", otherCA,
                           "-days", "2", "-subj", "/CN=Another CA"])
         try "subjectAltName=IP:127.0.0.1\n".write(toFile: path("server.ext"), atomically: true, encoding: .utf8)
         try "extendedKeyUsage=clientAuth\n".write(toFile: path("client.ext"), atomically: true, encoding: .utf8)
         try "subjectAltName=DNS:\(namedServerName)\n".write(toFile: path("named.ext"), atomically: true, encoding: .utf8)
         for (name, subject) in [("server", "/CN=redis test server"), ("client", "/CN=cairn"), ("named", "/CN=\(namedServerName)")] {
-            try Self.openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", path("\(name).key"), "-out", path("\(name).csr"),
+            try Self.openssl(["req"] + newKey + ["-nodes", "-keyout", path("\(name).key"), "-out", path("\(name).csr"),
                               "-subj", subject])
             try Self.openssl(["x509", "-req", "-in", path("\(name).csr"), "-CA", ca, "-CAkey", path("ca.key"), "-CAcreateserial",
                               "-out", path("\(name).crt"), "-days", "2", "-extfile", path("\(name).ext")])
