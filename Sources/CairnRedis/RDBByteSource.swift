@@ -3,6 +3,15 @@ import Glibc
 /// Where RDB bytes come from: a file, a socket, memory. `read` returns 0 at the end.
 public protocol RDBByteSource {
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+
+    /// For a source that holds the bytes in a buffer of its own: the next bytes, lent where they
+    /// are until the next call (empty at the end), so the reader does not copy them into its
+    /// buffer. nil (the default): this source copies, through `read(into:)`.
+    mutating func lend() throws -> UnsafeRawBufferPointer?
+}
+
+extension RDBByteSource {
+    public mutating func lend() throws -> UnsafeRawBufferPointer? { nil }
 }
 
 /// Reads a file descriptor (not closed by this type).

@@ -1,30 +1,38 @@
 /// Buffered, checksumming input for the RDB reader: tracks the absolute offset and feeds every
-/// consumed byte to CRC64-Jones. Memory is one fixed buffer, whatever the file's size.
+/// consumed byte to CRC64-Jones. Memory is one fixed buffer, whatever the file's size, or none
+/// when the source lends its bytes (`RDBByteSource.lend`).
+///
+/// The bytes are read from `view`, one span at a time: the next is asked for only once every
+/// byte of this one is consumed, so nothing is ever carried from one span to the next.
 final class RDBInput<Source: RDBByteSource> {
     private var source: Source
-    private var buffer: UnsafeMutableRawBufferPointer
+    /// The reader's own buffer, for a source that copies; allocated on first use.
+    private var buffer: UnsafeMutableRawBufferPointer?
+    private let bufferSize: Int
+    /// The current span: in `buffer`, or lent by the source.
+    private var view = UnsafeRawBufferPointer(start: nil, count: 0)
     private var position = 0
-    private var filled = 0
-    /// Bytes of the buffer before `checksummed` are already in `crc`.
+    private var filled: Int { view.count }
+    /// Bytes of the view before `checksummed` are already in `crc`.
     private var checksummed = 0
     private(set) var crc = CRC64Jones()
-    /// Absolute offset of `buffer[0]`.
+    /// Absolute offset of `view[0]`.
     private var base: Int64 = 0
     let what: String
 
     init(source: Source, what: String, bufferSize: Int = 1 << 20) {
         self.source = source
         self.what = what
-        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 8)
+        self.bufferSize = bufferSize
     }
 
-    deinit { buffer.deallocate() }
+    deinit { buffer?.deallocate() }
 
     var offset: Int64 { base + Int64(position) }
 
     private func flushChecksum() {
         if position > checksummed {
-            crc.update(UnsafeRawBufferPointer(rebasing: buffer[checksummed..<position]))
+            crc.update(UnsafeRawBufferPointer(rebasing: view[checksummed..<position]))
             checksummed = position
         }
     }
@@ -35,18 +43,22 @@ final class RDBInput<Source: RDBByteSource> {
         return crc.value
     }
 
-    /// Refills; false at the end of the source.
+    /// Moves on to the next span, once the current one is consumed; false at the end of the source.
     private func refill(context: String) throws -> Bool {
+        precondition(position == filled, "a span is left only once consumed")
+        // Before the source is asked again: a lent span is valid only until then.
         flushChecksum()
-        let keep = filled - position
-        if keep > 0 { buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + position, byteCount: keep) }
         base += Int64(position)
         position = 0
         checksummed = 0
-        filled = keep
-        let got = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
-        filled += got
-        return got > 0
+        if let lent = try source.lend() {
+            view = lent
+        } else {
+            if buffer == nil { buffer = .allocate(byteCount: bufferSize, alignment: 8) }
+            let got = try source.read(into: buffer!)
+            view = UnsafeRawBufferPointer(rebasing: buffer![0..<got])
+        }
+        return !view.isEmpty
     }
 
     private func truncated(_ context: String) -> RedisError {
@@ -56,7 +68,7 @@ final class RDBInput<Source: RDBByteSource> {
     func byte(_ context: @autoclosure () -> String) throws -> UInt8 {
         if position == filled, try !refill(context: context()) { throw truncated(context()) }
         defer { position += 1 }
-        return buffer[position]
+        return view[position]
     }
 
     /// Reads exactly `count` bytes (for small fields).
@@ -66,7 +78,7 @@ final class RDBInput<Source: RDBByteSource> {
         while out.count < count {
             if position == filled, try !refill(context: context()) { throw truncated(context()) }
             let take = min(count - out.count, filled - position)
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[position..<(position + take)]))
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: view[position..<(position + take)]))
             position += take
         }
         return out

@@ -41,6 +41,10 @@ public enum RDBReader {
         onRecord?(RDBRecord(kind: .header, offset: 0, length: 9))
         var walker = RDBWalker(input: walkerInput, version: version)
         var database: Int?
+        /// The index in `summary.databases` of `database`, and keys counted by type byte per
+        /// database (folded into the summary's names at the end, not hashed per key).
+        var slot = 0
+        var typeCounts: [[Int]] = []
         var recordStart: Int64?
         var hasExpire = false
         while true {
@@ -48,6 +52,11 @@ public enum RDBReader {
             let opcode = try walker.input.byte("an opcode")
             switch opcode {
             case Opcode.eof:
+                for (index, counts) in typeCounts.enumerated() {
+                    for (type, count) in counts.enumerated() where count > 0 {
+                        summary.databases[index].types[RDBTypes.names[UInt8(type)]!, default: 0] += count
+                    }
+                }
                 let computed = walker.input.checksum()
                 if version >= 5 {
                     let trailer = try walker.input.bytes(8, "the checksum")
@@ -76,8 +85,12 @@ public enum RDBReader {
                 guard number < 1 << 31 else { throw RedisError.invalidRDB("\(name): database number \(number) at byte \(start) is not plausible") }
                 let index = Int(number)
                 database = index
-                if !summary.databases.contains(where: { $0.index == index }) {
+                if let existing = summary.databases.firstIndex(where: { $0.index == index }) {
+                    slot = existing
+                } else {
+                    slot = summary.databases.count
                     summary.databases.append(RDBSummary.Database(index: index))
+                    typeCounts.append([Int](repeating: 0, count: 256))
                 }
                 onRecord?(RDBRecord(kind: .database, offset: start, length: walker.input.offset - start))
             case Opcode.resizeDB:
@@ -116,19 +129,20 @@ public enum RDBReader {
                 try walker.input.skip(1, "an LFU frequency")
                 recordStart = recordStart ?? start
             default:
-                guard let typeName = RDBTypes.names[opcode] else {
+                guard RDBTypes.known[Int(opcode)] else {
                     throw RedisError.invalidRDB("\(name) has an unknown record type \(opcode) at byte \(start)")
                 }
                 try walker.skipString("a key")
-                try walker.skipValue(type: opcode, typeName: typeName)
+                try walker.skipValue(type: opcode)
                 if database == nil {
                     database = 0
+                    slot = summary.databases.count
                     summary.databases.append(RDBSummary.Database(index: 0))
+                    typeCounts.append([Int](repeating: 0, count: 256))
                 }
-                let slot = summary.databases.firstIndex { $0.index == database }!
                 summary.databases[slot].keys += 1
                 if hasExpire { summary.databases[slot].expires += 1 }
-                summary.databases[slot].types[typeName, default: 0] += 1
+                typeCounts[slot][Int(opcode)] += 1
                 let keyStart = recordStart ?? start
                 onRecord?(RDBRecord(kind: .key, offset: keyStart, length: walker.input.offset - keyStart))
                 recordStart = nil
