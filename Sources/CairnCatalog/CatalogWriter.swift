@@ -20,21 +20,27 @@ public final class CatalogWriter {
         // Prepared once, not looked up by their text for every row: a first backup inserts a
         // row per chunk (263 k for 2 GB), and every parameter is bound again each time.
         let chunkRow = try connection.statement(insertChunk)
-        var rows: [(entry: PackEntry, pack: Int64, order: Int)] = []
+        var rowids: [Int64] = []
+        // (pack, entry) positions, 8 bytes each instead of a copy of every entry.
+        var rows: [(pack: Int32, entry: Int32)] = []
         rows.reserveCapacity(packs.reduce(0) { $0 + $1.entries.count })
-        for pack in packs {
+        for (number, pack) in packs.enumerated() {
             try connection.statement(insertPack).bind(1, pack.id.hash).bind(2, pack.size).bind(3, id.hash).run()
             let find = try connection.statement(findPack).bind(1, pack.id.hash)
             guard try find.step() else { throw CatalogError(.failure, "pack \(pack.id) vanished during insert") }
-            let rowid = find.int64(0)
-            for entry in pack.entries { rows.append((entry, rowid, rows.count)) }
+            rowids.append(find.int64(0))
+            for entry in pack.entries.indices { rows.append((Int32(number), Int32(entry))) }
         }
         // In id order, so consecutive inserts land on neighbouring pages of the table; a chunk
-        // listed twice keeps its first location (`order` breaks the tie).
-        rows.sort { ($0.entry.chunk.hash, $0.order) < ($1.entry.chunk.hash, $1.order) }
+        // listed twice keeps its first location (the position in the list breaks the tie).
+        rows.sort { left, right in
+            let a = packs[Int(left.pack)].entries[Int(left.entry)].chunk.hash
+            let b = packs[Int(right.pack)].entries[Int(right.entry)].chunk.hash
+            return a != b ? a < b : (left.pack, left.entry) < (right.pack, right.entry)
+        }
         for row in rows {
-            let entry = row.entry
-            try chunkRow.reset().bind(1, entry.chunk.hash).bind(2, row.pack).bind(3, entry.offset)
+            let entry = packs[Int(row.pack)].entries[Int(row.entry)]
+            try chunkRow.reset().bind(1, entry.chunk.hash).bind(2, rowids[Int(row.pack)]).bind(3, entry.offset)
                 .bind(4, Int64(entry.storedLength)).bind(5, Int64(entry.rawLength))
                 .bind(6, Int64(entry.kind.rawValue)).bind(7, Int64(entry.compression))
                 .bind(8, Int64(entry.frameOffset)).run()

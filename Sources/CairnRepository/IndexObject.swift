@@ -8,7 +8,10 @@ import CairnCore
 /// header layout of the same format (50 or 54 bytes each).
 enum IndexObject {
     static func encode(_ packs: [PackRecord], layout: PackLayout) -> [UInt8] {
-        var writer = ByteWriter()
+        // Sized up front: a first backup's index objects hold ~37 k entries (2 MB), and growing
+        // the buffer by doubling kept twice that alive beside the backup's own buffers.
+        let entries = packs.reduce(0) { $0 + $1.entries.count }
+        var writer = ByteWriter(capacity: 8 + packs.count * 44 + entries * layout.entrySize)
         writer.raw(layout.indexMagic)
         writer.u32(UInt32(packs.count))
         for pack in packs {
