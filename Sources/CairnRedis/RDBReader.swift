@@ -45,6 +45,16 @@ public enum RDBReader {
         /// database (folded into the summary's names at the end, not hashed per key).
         var slot = 0
         var typeCounts: [[Int]] = []
+        func select(_ index: Int) {
+            database = index
+            if let existing = summary.databases.firstIndex(where: { $0.index == index }) {
+                slot = existing
+            } else {
+                slot = summary.databases.count
+                summary.databases.append(RDBSummary.Database(index: index))
+                typeCounts.append([Int](repeating: 0, count: 256))
+            }
+        }
         var recordStart: Int64?
         var hasExpire = false
         while true {
@@ -83,15 +93,7 @@ public enum RDBReader {
             case Opcode.selectDB:
                 let number = try walker.length("a database number")
                 guard number < 1 << 31 else { throw RedisError.invalidRDB("\(name): database number \(number) at byte \(start) is not plausible") }
-                let index = Int(number)
-                database = index
-                if let existing = summary.databases.firstIndex(where: { $0.index == index }) {
-                    slot = existing
-                } else {
-                    slot = summary.databases.count
-                    summary.databases.append(RDBSummary.Database(index: index))
-                    typeCounts.append([Int](repeating: 0, count: 256))
-                }
+                select(Int(number))
                 onRecord?(RDBRecord(kind: .database, offset: start, length: walker.input.offset - start))
             case Opcode.resizeDB:
                 _ = try walker.length("a database size")
@@ -134,12 +136,7 @@ public enum RDBReader {
                 }
                 try walker.skipString("a key")
                 try walker.skipValue(type: opcode)
-                if database == nil {
-                    database = 0
-                    slot = summary.databases.count
-                    summary.databases.append(RDBSummary.Database(index: 0))
-                    typeCounts.append([Int](repeating: 0, count: 256))
-                }
+                if database == nil { select(0) }   // keys before any SELECTDB are in database 0
                 summary.databases[slot].keys += 1
                 if hasExpire { summary.databases[slot].expires += 1 }
                 typeCounts[slot][Int(opcode)] += 1

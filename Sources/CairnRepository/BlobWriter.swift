@@ -178,6 +178,14 @@ public final class BlobWriter: @unchecked Sendable {
         indexer.sync {}   // an index under way is finished; queued ones see `stopping` and are dropped
     }
 
+    /// Keeps the writer's first failure and wakes every waiter.
+    private func record(_ error: any Error) {
+        condition.lock()
+        if failure == nil { failure = error }
+        condition.broadcast()
+        condition.unlock()
+    }
+
     private func check() throws {
         condition.lock()
         defer { condition.unlock() }
@@ -204,9 +212,7 @@ public final class BlobWriter: @unchecked Sendable {
         do {
             try body()
         } catch {
-            condition.lock()
-            if failure == nil { failure = error }
-            condition.unlock()
+            record(error)
             throw error
         }
     }
@@ -355,10 +361,7 @@ public final class BlobWriter: @unchecked Sendable {
             do {
                 try writeIndex(packs)
             } catch {
-                condition.lock()
-                if failure == nil { failure = error }
-                condition.broadcast()
-                condition.unlock()
+                record(error)
             }
         }
     }
