@@ -5,6 +5,9 @@ public enum MemoryTuning {
     @_silgen_name("mallopt")
     private static func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
 
+    @_silgen_name("malloc_trim")
+    private static func malloc_trim(_ pad: Int) -> Int32
+
     private static let mmapThreshold: Int32 = -3   // M_MMAP_THRESHOLD
     private static let trimThreshold: Int32 = -1   // M_TRIM_THRESHOLD
     private static let arenaMaximum: Int32 = -8    // M_ARENA_MAX
@@ -17,5 +20,14 @@ public enum MemoryTuning {
         // blocks (the thresholds above): with the sealing, upload and decode threads that cost
         // ~20 MB of peak RSS on a 2 GB restore for no measurable speed.
         _ = mallopt(arenaMaximum, 2)
+    }
+
+    /// Gives the heap's free pages back to the kernel, after one large, short-lived allocation
+    /// such as scrypt's 32 MiB: with the thresholds above it would stay resident for the whole
+    /// run, and a backup's next large buffers (its two 16 MiB windows) would be laid over pages
+    /// already touched, counting in full even where they are never used. Measured on a first
+    /// backup of 2 GB: peak RSS 124–133 MiB before, 111–113 MiB after.
+    public static func releaseFreeMemory() {
+        _ = malloc_trim(0)
     }
 }

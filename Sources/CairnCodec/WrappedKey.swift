@@ -63,6 +63,7 @@ public struct WrappedKey: Sendable, Codable, Equatable {
         let key = try KDF.Scrypt.deriveKey(from: Array(password.utf8), salt: salt, outputByteCount: 32,
                                            rounds: 1 << parameters.logN, blockSize: parameters.r, parallelism: parameters.p,
                                            maxMemory: 256 << 20)
+        MemoryTuning.releaseFreeMemory()   // scrypt's 32 MiB, freed
         return key.withUnsafeBytes { Array($0) }
     }
 }
