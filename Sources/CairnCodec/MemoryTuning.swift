@@ -24,9 +24,9 @@ public enum MemoryTuning {
 
     /// Gives the heap's free pages back to the kernel, after one large, short-lived allocation
     /// such as scrypt's 32 MiB: with the thresholds above it would stay resident for the whole
-    /// run, and a backup's next large buffers (its two 16 MiB windows) would be laid over pages
-    /// already touched, counting in full even where they are never used. Measured on a first
-    /// backup of 2 GB: peak RSS 124–133 MiB before, 111–113 MiB after.
+    /// run, and a backup's next large buffers (its two 16 MiB windows, most of which a
+    /// record-chunked RDB never touches) would most likely land on those pages. Measured on a
+    /// first backup of 2 GB: peak RSS 124–133 MiB before, 111–113 MiB after (docs/BENCHMARKS.md).
     public static func releaseFreeMemory() {
         _ = malloc_trim(0)
     }
