@@ -16,7 +16,8 @@
 # 5. Writes bench-results/<profile>-<date>.md and .json and prints the markdown.
 #
 # Environment: CAIRN_BINARY (default .build/release/cairn), BENCH_SEED (default 1),
-# BENCH_TOOLS (default "cairn restic borg rdiff-backup"), BENCH_KEEP=1 keeps repositories.
+# BENCH_TOOLS (default "cairn restic borg rdiff-backup"), BENCH_KEEP=1 keeps repositories
+# (in bench-results/kept-PROFILE-TOOL/, with the run's password in its file `password`).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,7 +59,7 @@ done
 [ -x /usr/bin/time ] || die "/usr/bin/time is needed (Debian package: time)"
 [ -x "$CAIRN_BIN" ] || die "no Cairn binary at $CAIRN_BIN (run make release, or set CAIRN_BINARY)"
 
-# Throwaway credentials for throwaway repositories.
+# Throwaway credentials for throwaway repositories (BENCH_KEEP=1 writes them beside the kept ones).
 export CAIRN_PASSWORD="bench-$RANDOM$RANDOM$RANDOM"
 export RESTIC_PASSWORD=$CAIRN_PASSWORD BORG_PASSPHRASE=$CAIRN_PASSWORD
 export RESTIC_COMPRESSION=auto
@@ -211,7 +212,12 @@ for night in $(printf '%s\n' "$middle_night" "$nights" | awk '!seen[$0]++'); do
   done
 done
 for tool in "${tools_run[@]}"; do
-  if [ "${BENCH_KEEP:-0}" = 1 ]; then rm -rf -- "$results/kept-$profile-$tool"; cp -a "$work/$tool" "$results/kept-$profile-$tool"; fi
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then
+    rm -rf -- "$results/kept-$profile-$tool"
+    cp -a "$work/$tool" "$results/kept-$profile-$tool"
+    # A kept repository is of no use without its password (restic and borg take the same one).
+    (umask 077 && printf '%s\n' "$CAIRN_PASSWORD" > "$results/kept-$profile-$tool/password")
+  fi
   rm -rf -- "${work:?}/$tool"
 done
 rm -rf -- "$BENCH_SRC"
