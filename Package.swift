@@ -68,12 +68,12 @@ let package = Package(
         .executableTarget(name: "cairn-bench-micro", dependencies: ["CairnCore", "CairnCodec", "CairnCatalog", "CairnRedis"],
                           path: "Sources/cairn-bench-micro"),
 
-        // Helpers the test targets share (a seeded generator); no product depends on it.
+        // Helpers the test targets share (a seeded generator, loopback ports); no product depends on it.
         .target(name: "CairnTestSupport", path: "Tests/CairnTestSupport"),
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore", "CairnTestSupport"]),
         .testTarget(name: "CairnCodecTests", dependencies: ["CairnCodec", "CairnCore", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "CairnCatalogTests", dependencies: ["CairnCatalog"]),
-        .testTarget(name: "CairnBackendsTests", dependencies: ["CairnBackends"]),
+        .testTarget(name: "CairnBackendsTests", dependencies: ["CairnBackends", "CairnTestSupport"]),
         .testTarget(name: "CairnRepositoryTests", dependencies: ["CairnRepository", "CairnCatalog", "CairnCodec", "CairnBackends", "CairnTestSupport",
                                                                 .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CairnRedisTests", dependencies: ["CairnRedis", "CairnTestSupport"],
@@ -82,7 +82,7 @@ let package = Package(
                     resources: [.copy("Golden")]),
         .testTarget(name: "CairnEngineTests", dependencies: ["CairnEngine", "CairnRepository", "CairnBackends", "CairnCodec", "CairnCore", "CairnTestSupport",
                                                             .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "CairnCLITests", dependencies: ["CairnCore"]),
+        .testTarget(name: "CairnCLITests", dependencies: ["CairnCore", "CairnTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

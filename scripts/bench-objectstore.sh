@@ -142,7 +142,7 @@ export CAIRN_PASSWORD_FILE=$work/password
 
 # ---------- the Swift All-In-One ----------
 
-free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+free_port() { /usr/bin/python3 "$here/scripts/objectstore/unused-ports.py"; }
 needs_saio=0
 for r in $repos; do [ "$r" = local ] || needs_saio=1; done
 if [ "$needs_saio" = 1 ]; then

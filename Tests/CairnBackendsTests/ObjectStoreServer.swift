@@ -1,3 +1,4 @@
+import CairnTestSupport
 import Foundation
 import Glibc
 import Testing
@@ -72,26 +73,8 @@ final class ObjectStoreServer: Sendable {
         return (exitCode, output)
     }
 
-    /// A port the kernel calls free on 127.0.0.1 right now.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw HarnessError("socket failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        guard bound == 0 else { throw HarnessError("bind failed") }
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else { throw HarnessError("getsockname failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+    /// A port nothing listens on, where no client connection takes it meanwhile (see `LoopbackPort`).
+    static func freePort() throws -> Int { try LoopbackPort.unused() }
 
     /// The server of the suite being run (set by the `.objectStoreServer` trait).
     @TaskLocal static var current: Result<ObjectStoreServer, HarnessError>?

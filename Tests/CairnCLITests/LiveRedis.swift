@@ -1,3 +1,4 @@
+import CairnTestSupport
 import Foundation
 import Glibc
 import Testing
@@ -20,7 +21,7 @@ final class LiveRedis {
         password = extra.first { $0.hasPrefix("requirepass ") }.map { String($0.dropFirst("requirepass ".count)) }
         self.tls = tls
         mkdir(directory, 0o755)
-        port = LiveRedis.freePort()
+        port = try LiveRedis.freePort()
         configFile = directory + "/../redis-\(port).conf"
         var lines = ["port \(port)", "bind 127.0.0.1", "dir \(directory)", "save \"\"", "appendonly \(appendOnly ? "yes" : "no")",
                      "aof-use-rdb-preamble yes", "enable-debug-command local", "daemonize no",
@@ -109,15 +110,6 @@ final class LiveRedis {
 
     deinit { stop() }
 
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+    /// A port nothing listens on, where no client connection takes it meanwhile (see `LoopbackPort`).
+    static func freePort() throws -> Int { try LoopbackPort.unused() }
 }

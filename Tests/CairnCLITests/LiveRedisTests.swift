@@ -319,7 +319,7 @@ struct RedisRestoreSafetyTests {
         let attempts: [(url: String, status: Int32, says: String)] = [
             ("redis://:wrong@127.0.0.1:\(redis.port)", 14, "cannot tell whether"),
             (redis.url, 14, "requires a password"),
-            ("redis://127.0.0.1:\(LiveRedis.freePort())", 64, "listens on port \(redis.port)"),
+            ("redis://127.0.0.1:\(try LiveRedis.freePort())", 64, "listens on port \(redis.port)"),
         ]
         for attempt in attempts {
             let result = try cairn.run(["redis-restore", "latest", "--redis", attempt.url, "--conf", redis.configFile,

@@ -1,3 +1,4 @@
+import CairnTestSupport
 import Foundation
 import Glibc
 import Testing
@@ -202,20 +203,8 @@ final class LiveSwiftAllInOne: Sendable {
     /// The proxy server's log: one access line per request (`PUT /v1/AUTH_test/CONTAINER/… HTTP/1.0 201 …`).
     var proxyLog: String { directory + "/log/proxy.log" }
 
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard fd >= 0, bound == 0, named == 0 else { throw LiveServerError(description: "no free port on 127.0.0.1") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+    /// A port nothing listens on, where no client connection takes it meanwhile (see `LoopbackPort`).
+    static func freePort() throws -> Int { try LoopbackPort.unused() }
 
     @TaskLocal static var current: Result<LiveSwiftAllInOne, LiveServerError>?
 

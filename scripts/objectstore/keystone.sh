@@ -175,15 +175,10 @@ rm -rf "$KS" "$DIR/keystone-env"
 mkdir -p "$KS/keystone.conf.d" "$KS/policy.d" "$DIR/run" "$DIR/log"
 install -d -m 700 "$KS/fernet-keys" "$KS/credential-keys"
 
-# Two free ports (Keystone, the Keystone proxy) and four passwords.
-read -r keystone_port proxy_port admin_password swift_password backup_password ops_password < <("$PYTHON" - <<'EOF'
-import secrets, socket
-held = []
-for _ in range(2):
-    s = socket.socket(); s.bind(('127.0.0.1', 0)); held.append(s)
-print(' '.join([str(s.getsockname()[1]) for s in held] + [secrets.token_hex(12) for _ in range(4)]))
-EOF
-)
+# Two unused ports (Keystone, the Keystone proxy; see unused-ports.py) and four passwords.
+read -r keystone_port proxy_port < <("$PYTHON" "$(dirname "${BASH_SOURCE[0]}")/unused-ports.py" 2)
+[ -n "$proxy_port" ] || die "no unused ports on 127.0.0.1"
+read -r admin_password swift_password backup_password ops_password < <("$PYTHON" -c 'import secrets; print(" ".join(secrets.token_hex(12) for _ in range(4)))')
 auth_url=http://127.0.0.1:$keystone_port/v3
 
 ready=0

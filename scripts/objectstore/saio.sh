@@ -162,15 +162,9 @@ touch "$DIR/.cairn-saio"
 mkdir -p "$DIR"/{etc,run,log,cache,lock} "$DIR/srv/node/d1"
 mark_dir_for_removal
 
-# Backend ports: any free ones the kernel hands out (the proxy port is the caller's).
-read -r account_port container_port object_port memcache_port < <("$PYTHON" - <<'EOF'
-import socket
-held = []
-for _ in range(4):
-    s = socket.socket(); s.bind(('127.0.0.1', 0)); held.append(s)
-print(' '.join(str(s.getsockname()[1]) for s in held))
-EOF
-)
+# Backend ports: unused ones below the ephemeral range (see unused-ports.py; the proxy port is the caller's).
+read -r account_port container_port object_port memcache_port < <("$PYTHON" "$(dirname "${BASH_SOURCE[0]}")/unused-ports.py" 4)
+[ -n "$memcache_port" ] || die "no unused ports on 127.0.0.1"
 
 ready=0
 cleanup_on_failure() {
