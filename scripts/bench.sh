@@ -88,9 +88,9 @@ BENCH_SRC=$work/src
 steps=$work/steps.tsv
 verifies=$work/verify.tsv
 limits=$work/limits.tsv
-printf 'tool\tstep\tnight\tdata_bytes\twall_s\tuser_s\tsys_s\trss_kb\trepo_bytes\tadded_bytes\tcache_bytes\tsnapshot\ttool_reported_added_bytes\tsync_s\n' > "$steps"
+printf 'tool\tstep\tnight\tdata_bytes\twall_s\tuser_s\tsys_s\trss_kb\trepo_bytes\tadded_bytes\tcache_bytes\tsnapshot\ttool_reported_added_bytes\tsync_s\tsteal_pct\n' > "$steps"
 printf 'tool\tnight\tbytes\tmeta\tmtime\tdigest_aof\tdigest_rdb\tresult\n' > "$verifies"
-printf 'command\tdata_bytes\twall_s\tuser_s\tsys_s\trss_kb\n' > "$limits"
+printf 'command\tdata_bytes\twall_s\tuser_s\tsys_s\trss_kb\tsteal_pct\n' > "$limits"
 
 night_bytes() { tree_bytes "$dataset/night-$1"; }
 middle_night=$(( (nights + 1) / 2 ))
@@ -105,7 +105,7 @@ if command -v openssl > /dev/null; then limit_commands+=("openssl dgst -sha256")
 for c in "${limit_commands[@]}"; do
   progress "limits: $c over night $nights ($(( limit_bytes / 1000000 )) MB)"
   timed "$work/limit.log" bash -c "$c \"\$@\" > /dev/null" _ "${limit_files[@]}"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$limit_bytes" "$T_WALL" "$T_USER" "$T_SYS" "$T_RSS_KB" >> "$limits"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$limit_bytes" "$T_WALL" "$T_USER" "$T_SYS" "$T_RSS_KB" "$T_STEAL_PCT" >> "$limits"
 done
 # Writing the same bytes to a new file on the disk the tools restore to, synced as a restore must
 # be: through the page cache, and with O_DIRECT (GNU dd writes a last partial block without it).
@@ -117,7 +117,7 @@ for c in "dd bs=8M conv=fsync" "dd bs=8M oflag=direct conv=fsync"; do
   rm -f "$limit_write"
   timed "$work/limit.log" bash -c "cat \"\$@\" | $c iflag=fullblock status=none of=\"$limit_write\"" _ "${limit_files[@]}"
   # (no "|" in the label: it would split the markdown table's cell)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "cat, $c" "$limit_bytes" "$T_WALL" "$T_USER" "$T_SYS" "$T_RSS_KB" >> "$limits"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "cat, $c" "$limit_bytes" "$T_WALL" "$T_USER" "$T_SYS" "$T_RSS_KB" "$T_STEAL_PCT" >> "$limits"
   rm -f "$limit_write"
 done
 
@@ -131,8 +131,8 @@ record() { # TOOL STEP NIGHT DATA_BYTES
   local repo cache added
   repo=$(dir_bytes "$TOOL_REPO"); cache=$(dir_bytes "$TOOL_CACHE")
   added=$(( repo - last_repo )); last_repo=$repo
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$T_WALL" "$T_USER" "$T_SYS" "$T_RSS_KB" "$repo" "$added" "$cache" "${SNAPSHOT_REF:-}" "${TOOL_ADDED:-}" "${T_SYNC:-}" >> "$steps"
-  progress "$1 $2${3:+ night $3}: ${T_WALL}s${T_SYNC:+ + ${T_SYNC}s sync}, $(awk -v b="$4" -v s="$T_WALL" 'BEGIN { printf "%.1f", (s > 0 ? b / 1e6 / s : 0) }') MB/s, peak RSS $(( T_RSS_KB / 1024 )) MiB, repo $(( repo / 1000000 )) MB (+$(( added / 1000000 )) MB)"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$T_WALL" "$T_USER" "$T_SYS" "$T_RSS_KB" "$repo" "$added" "$cache" "${SNAPSHOT_REF:-}" "${TOOL_ADDED:-}" "${T_SYNC:-}" "${T_STEAL_PCT:-}" >> "$steps"
+  progress "$1 $2${3:+ night $3}: ${T_WALL}s${T_SYNC:+ + ${T_SYNC}s sync}, $(awk -v b="$4" -v s="$T_WALL" 'BEGIN { printf "%.1f", (s > 0 ? b / 1e6 / s : 0) }') MB/s, peak RSS $(( T_RSS_KB / 1024 )) MiB, repo $(( repo / 1000000 )) MB (+$(( added / 1000000 )) MB), ${T_STEAL_PCT:-0}% of the CPUs stolen"
 }
 
 tools_run=()
@@ -199,9 +199,9 @@ for night in $(printf '%s\n' "$middle_night" "$nights" | awk '!seen[$0]++'); do
     # place, restic, borg and rdiff-backup leave them in the page cache, dirty. The `sync` after
     # each restore (the only writes pending, since every step starts after one) makes the two
     # comparable; both figures are reported.
-    restore_wall=$T_WALL restore_user=$T_USER restore_sys=$T_SYS restore_rss=$T_RSS_KB
+    restore_wall=$T_WALL restore_user=$T_USER restore_sys=$T_SYS restore_rss=$T_RSS_KB restore_steal=$T_STEAL_PCT
     timed "$TOOL_LOG.sync-$night" sync
-    T_SYNC=$T_WALL T_WALL=$restore_wall T_USER=$restore_user T_SYS=$restore_sys T_RSS_KB=$restore_rss
+    T_SYNC=$T_WALL T_WALL=$restore_wall T_USER=$restore_user T_SYS=$restore_sys T_RSS_KB=$restore_rss T_STEAL_PCT=$restore_steal
     record "$tool" restore "$night" "$(night_bytes "$night")"
     T_SYNC=""
     last_repos[$tool]=$last_repo
@@ -280,6 +280,8 @@ json=$results/$profile-$run_date.json
   echo "### Every step"
   echo
   report md-steps "$steps"
+  echo
+  report md-steal "$steps"
   echo
   echo "### Restore verification"
   echo

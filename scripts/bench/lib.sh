@@ -167,13 +167,24 @@ redis_digest() { rcli DEBUG DIGEST | tr -d '\r'; }
 redis_keys() { rcli INFO keyspace | tr -d '\r' | awk -F'[:=,]' '/^db[0-9]+:/ { s += $3 } END { print s + 0 }'; }
 
 # ---------- timing ----------
-# Runs a command under /usr/bin/time; sets T_WALL T_USER T_SYS T_RSS_KB. Its stdout goes to LOG,
-# its stderr to LOG.err. Fails loudly (printing both tails) when the command fails.
+# The machine's stolen CPU time so far, in clock ticks: the hypervisor's share of this VM's CPUs
+# (the `steal` column of /proc/stat's `cpu` line; 0 on bare metal).
+steal_ticks() { awk '$1 == "cpu" { print $9 + 0; exit }' /proc/stat; }
+clock_ticks=$(getconf CLK_TCK)
+cpu_count=$(nproc)
+
+# Runs a command under /usr/bin/time; sets T_WALL T_USER T_SYS T_RSS_KB, and T_STEAL_PCT: the
+# share of the machine's CPU time (wall seconds x CPUs) the hypervisor took for other guests
+# meanwhile. A step with a high share ran on a slower machine than the steps around it. Its stdout
+# goes to LOG, its stderr to LOG.err. Fails loudly (printing both tails) when the command fails.
 timed() { # LOG cmd...
   local log=$1; shift
-  local tf rc=0
+  local tf rc=0 steal0
   tf=$(mktemp "${TMPDIR:-/tmp}/bench-time.XXXXXX")
+  steal0=$(steal_ticks)
   /usr/bin/time -f '%e %U %S %M' -o "$tf" "$@" > "$log" 2> "$log.err" || rc=$?
+  T_STEAL_PCT=$(awk -v d="$(( $(steal_ticks) - steal0 ))" -v hz="$clock_ticks" -v n="$cpu_count" -v w="$(tail -n 1 "$tf" | cut -d' ' -f1)" \
+    'BEGIN { printf "%.1f", (w > 0 ? 100 * d / hz / (w * n) : 0) }')
   if [ "$rc" -ne 0 ]; then
     tail -n 20 "$log" >&2 || true
     tail -n 30 "$log.err" >&2 || true

@@ -4,13 +4,14 @@
 #   awk -v mode=md-steps   -f report.awk steps.tsv             (markdown)
 #   awk -v mode=md-summary -f report.awk summary.tsv           (markdown)
 #   awk -v mode=md-ratios  -f report.awk ratios.tsv            (markdown)
+#   awk -v mode=md-steal   -f report.awk steps.tsv             (markdown: the steps the hypervisor slowed)
 #   awk -v mode=md-limits  -f report.awk limits.tsv            (markdown)
 #   awk -v mode=md-verify  -f report.awk verify.tsv            (markdown)
 #   awk -v mode=md-dataset -f report.awk nights.tsv            (markdown)
 #   awk -v mode=json       -f report.awk any.tsv               (a JSON array of objects)
 # Units: MB = 10^6 bytes, MB/s = 10^6 bytes per wall-clock second, RSS in MiB.
 
-BEGIN { FS = "\t"; OFS = "\t" }
+BEGIN { FS = "\t"; OFS = "\t"; STEAL_LIMIT = 10 }
 FNR == 1 { nf = split($0, H, "\t"); file++; next }
 { for (i = 1; i <= nf; i++) V[H[i]] = $i }
 
@@ -41,8 +42,14 @@ mode == "ratios" { tool[++nt] = V["tool"]; for (i = 1; i <= nf; i++) S[nt, H[i]]
 
 # ---------- markdown renderers ----------
 mode == "md-steps" {
-  if (!hdr++) { print "| tool | step | night | wall s | then `sync` s | MB/s | CPU s (user+sys) | peak RSS MiB | repo MB after | added MB | cache MB |"; print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" }
-  printf "| %s | %s | %s | %.2f | %s | %s | %.2f | %s | %s | %s | %s |\n", V["tool"], V["step"], cell(V["night"]), V["wall_s"], (V["sync_s"] == "" ? "–" : sprintf("%.2f", V["sync_s"])), (V["data_bytes"] > 0 ? sprintf("%.1f", rate(V["data_bytes"], V["wall_s"])) : "–"), V["user_s"] + V["sys_s"], mib(V["rss_kb"]), mb(V["repo_bytes"]), (V["step"] ~ /backup|init/ ? mb(V["added_bytes"]) : "–"), mb(V["cache_bytes"])
+  if (!hdr++) { print "| tool | step | night | wall s | then `sync` s | MB/s | CPU s (user+sys) | peak RSS MiB | repo MB after | added MB | cache MB | CPU stolen % |"; print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" }
+  printf "| %s | %s | %s | %.2f | %s | %s | %.2f | %s | %s | %s | %s | %s |\n", V["tool"], V["step"], cell(V["night"]), V["wall_s"], (V["sync_s"] == "" ? "–" : sprintf("%.2f", V["sync_s"])), (V["data_bytes"] > 0 ? sprintf("%.1f", rate(V["data_bytes"], V["wall_s"])) : "–"), V["user_s"] + V["sys_s"], mib(V["rss_kb"]), mb(V["repo_bytes"]), (V["step"] ~ /backup|init/ ? mb(V["added_bytes"]) : "–"), mb(V["cache_bytes"]), cell(V["steal_pct"])
+}
+# The steps during which the hypervisor took more than STEAL_LIMIT% of the machine's CPU time:
+# their figures were measured on a slower machine than the others, and ratios built on them lean.
+mode == "md-steal" && V["step"] != "init" {
+  n_steps++; if (V["steal_pct"] + 0 > max_steal) max_steal = V["steal_pct"] + 0
+  if (V["steal_pct"] + 0 > STEAL_LIMIT) slowed = slowed (slowed == "" ? "" : ", ") V["tool"] " " V["step"] (V["night"] == "" ? "" : " night " V["night"]) " (" V["steal_pct"] "%)"
 }
 mode == "md-summary" {
   if (!hdr++) { print "| tool | first backup MB/s | unchanged re-backup s | nightly backup MB/s | added per night MB | repo MB after last night | restore MB/s | restore, on disk, MB/s | CPU s, all backups | max peak RSS MiB | restores verified |"; print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|" }
@@ -54,8 +61,8 @@ mode == "md-ratios" {
 }
 function x(v) { return v == "" ? "–" : sprintf("%.2f×", v) }
 mode == "md-limits" {
-  if (!hdr++) { print "| command | wall s | MB/s | CPU s (user+sys) |"; print "|---|---:|---:|---:|" }
-  printf "| `%s` | %.2f | %.1f | %.2f |\n", V["command"], V["wall_s"], rate(V["data_bytes"], V["wall_s"]), V["user_s"] + V["sys_s"]
+  if (!hdr++) { print "| command | wall s | MB/s | CPU s (user+sys) | CPU stolen % |"; print "|---|---:|---:|---:|---:|" }
+  printf "| `%s` | %.2f | %.1f | %.2f | %s |\n", V["command"], V["wall_s"], rate(V["data_bytes"], V["wall_s"]), V["user_s"] + V["sys_s"], cell(V["steal_pct"])
 }
 mode == "md-verify" {
   if (!hdr++) { print "| tool | night | bytes (diff -rq) | type/mode/uid/gid | mtimes | DEBUG DIGEST via AOF | DEBUG DIGEST via dump.rdb |"; print "|---|---:|---|---|---|---|---|" }
@@ -93,6 +100,10 @@ END {
         q(S[c, "repo_bytes_final"], S[p, "repo_bytes_final"]),
         q(S[c, "added_per_night_bytes"], S[p, "added_per_night_bytes"]), q(S[c, "max_rss_kb"], S[p, "max_rss_kb"])
     }
+  }
+  if (mode == "md-steal") {
+    if (slowed == "") printf "CPU stolen by the hypervisor: at most %.1f%% of the machine's CPU time during any of the %d steps.\n", max_steal, n_steps
+    else printf "**Steps slowed by the hypervisor** (more than %d%% of the machine's CPU time stolen while they ran; their figures, and the ratios built on them, understate that tool): %s.\n", STEAL_LIMIT, slowed
   }
   if (mode == "json") {
     printf "["
