@@ -109,27 +109,3 @@ public enum JSONCoding {
         return decoder
     }()
 }
-
-/// RFC 3339 timestamps with nanosecond-safe fractional seconds, in UTC.
-public enum RFC3339 {
-    public static func format(_ date: Date, timeZone: TimeZone = TimeZone(identifier: "UTC")!) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        formatter.timeZone = timeZone
-        return formatter.string(from: date)
-    }
-
-    public static func parse(_ text: String) -> Date? {
-        // ICU, under ISO8601DateFormatter, dies of SIGFPE on a fraction of some 40 digits, and
-        // these texts come from the store. RFC 3339 needs 9 at most (nanoseconds); Cairn writes 3.
-        let fractions = text.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).dropFirst()
-        guard fractions.allSatisfy({ $0.prefix(while: { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }).count <= 9 }) else {
-            return nil
-        }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
-    }
-}
