@@ -26,8 +26,9 @@ public final class Catalog: @unchecked Sendable {
     /// restore days after the backup: night 7 of docs/BENCHMARKS.md took 4.0–4.7 s with the
     /// catalog dropped from the page cache, 3.1–3.3 s with it cached). Asking the kernel for the
     /// whole file up front (the first `readAheadLimit` bytes) turns those into one sequential read
-    /// in the background.
-    static func readAhead(_ path: String) {
+    /// in the background. Opening a catalog does it; a caller with other work to do first (the
+    /// key derivation) can start it earlier.
+    public static func readAhead(_ path: String) {
         for file in [path, path + "-wal"] {
             let fd = open(file, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { continue }

@@ -87,12 +87,14 @@ public final class Repository: @unchecked Sendable {
                                   hint: "check --repo / CAIRN_REPOSITORY, or create one with `cairn init`")
         }
         let config = try RepositoryConfig.decode(configBytes, location: store.location)
+        let catalogPath = cacheDirectory + "/catalog.sqlite"
+        // The catalog comes from the disk while scrypt runs (~0.13 s), not after it.
+        Catalog.readAhead(catalogPath)
         var masterKey = MasterKey.insecureFixed
         var currentKey: KeyID?
         if config.isEncrypted {
             (masterKey, currentKey) = try unlock(store: store, password: try password())
         }
-        let catalogPath = cacheDirectory + "/catalog.sqlite"
         let catalog = try openCatalog(at: catalogPath, logger: logger)
         let repository = Repository(store: store, config: config, masterKey: masterKey, currentKey: currentKey,
                                     catalog: catalog, catalogPath: catalogPath, logger: logger)
