@@ -58,7 +58,28 @@ public struct Hash256: Hashable, Comparable, Sendable {
     /// dictionaries. The words are rotated apart so that ids made by hand in tests, which differ
     /// in one word, stay distinct.
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(w0 ^ (w1 << 17 | w1 >> 47) ^ (w2 << 31 | w2 >> 33) ^ (w3 << 47 | w3 >> 17))
+        hasher.combine(folded)
+    }
+
+    /// What `Dictionary` and `Set` hash with, bypassing `Hasher`: a restore looks chunk ids up in
+    /// a few dictionaries several times per chunk, and SipHash's set-up and finalization for each
+    /// of those was ~2.5% of a restore's CPU (`Hasher.init(_seed:)`, `Hasher._finalize()` in
+    /// `perf`). The folded words are mixed with the table's seed (random per process, so buckets
+    /// cannot be predicted) by splitmix64's finalizer. Chunk ids are keyed digests and the rest
+    /// are SHA-256 names, so no one picks ids to collide.
+    ///
+    /// `_rawHashValue(seed:)` is a requirement of `Hashable` that the standard library's own
+    /// integer types implement the same way; it must agree with `==`, which it does (equal ids
+    /// fold to equal words). `hash(into:)` stays for ids inside larger keys.
+    public func _rawHashValue(seed: Int) -> Int {
+        var mixed = folded ^ UInt64(UInt(bitPattern: seed))
+        mixed = (mixed ^ (mixed >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        mixed = (mixed ^ (mixed >> 27)) &* 0x94d0_49bb_1331_11eb
+        return Int(truncatingIfNeeded: mixed ^ (mixed >> 31))
+    }
+
+    private var folded: UInt64 {
+        w0 ^ (w1 << 17 | w1 >> 47) ^ (w2 << 31 | w2 >> 33) ^ (w3 << 47 | w3 >> 17)
     }
 
     public static func < (lhs: Hash256, rhs: Hash256) -> Bool {

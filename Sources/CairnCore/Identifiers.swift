@@ -15,6 +15,9 @@ extension HashIdentifier {
         self.init(hash)
     }
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.hash < rhs.hash }
+    /// The digest's own table hash (see `Hash256._rawHashValue(seed:)`); without this, the
+    /// synthesized one would go through `Hasher` again.
+    public func _rawHashValue(seed: Int) -> Int { hash._rawHashValue(seed: seed) }
 }
 
 /// Keyed hash (HMAC-SHA-256 under the repository's id key) of a chunk's plaintext.
