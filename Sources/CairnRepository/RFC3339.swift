@@ -13,7 +13,8 @@ public enum RFC3339 {
     /// this form and are clamped to them.
     public static func format(_ date: Date) -> String {
         // From the reference date (2001), which is what a Date holds, to keep the arithmetic exact.
-        let milliseconds = (date.timeIntervalSinceReferenceDate * 1000).rounded() + referenceDateMilliseconds
+        var milliseconds = (date.timeIntervalSinceReferenceDate * 1000).rounded() + referenceDateMilliseconds
+        if milliseconds.isNaN { milliseconds = 0 }  // no date is NaN but a constructed one; 1970 rather than a trap
         let clamped = Int64(min(max(milliseconds, -62_167_219_200_000), 253_402_300_799_999))  // 0000-01-01 to 9999-12-31T23:59:59.999
         let (seconds, millisecond) = floorDivision(clamped, 1000)
         let (days, secondOfDay) = floorDivision(seconds, 86_400)

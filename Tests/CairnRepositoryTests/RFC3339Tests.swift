@@ -19,6 +19,8 @@ import Testing
         #expect(RFC3339.format(Date(timeIntervalSince1970: 1_796_319_600.123)) == "2026-12-03T17:40:00.123Z")
         #expect(RFC3339.format(Date(timeIntervalSince1970: -1)) == "1969-12-31T23:59:59.000Z")
         #expect(RFC3339.format(Date(timeIntervalSince1970: 1e15)) == "9999-12-31T23:59:59.999Z")
+        #expect(RFC3339.format(Date(timeIntervalSince1970: -1e15)) == "0000-01-01T00:00:00.000Z")
+        #expect(RFC3339.format(Date(timeIntervalSince1970: .nan)) == "1970-01-01T00:00:00.000Z")
     }
 
     /// Dates from 1900 to 2200 at random milliseconds: the same text as ICU's, and read back to the
