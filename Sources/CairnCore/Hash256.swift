@@ -54,9 +54,9 @@ public struct Hash256: Hashable, Comparable, Sendable {
     }
 
     /// One word into the hasher, not four: the words are a digest's, already uniformly spread (a
-    /// keyed one for chunks), and a restore of 2 GB hashes ids some millions of times in its
-    /// dictionaries. The words are rotated apart so that ids made by hand in tests, which differ
-    /// in one word, stay distinct.
+    /// keyed one for chunks). The words are rotated apart so that ids made by hand in tests, which
+    /// differ in one word, stay distinct. Dictionaries and sets of ids do not come here: they use
+    /// `_rawHashValue(seed:)` below.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(folded)
     }

@@ -53,7 +53,7 @@ public enum RFC3339 {
             let digits = scanner.digits()
             guard (1...9).contains(digits.count) else { return nil }
             let value = digits.reduce(Int64(0)) { $0 * 10 + Int64($1 - UInt8(ascii: "0")) }
-            fraction = Double(value) / Double(Array(repeating: 10, count: digits.count).reduce(Int64(1), *))
+            fraction = Double(value) / powersOfTen[digits.count]
         }
         var offsetSeconds: Int64 = 0
         if !scanner.skip(anyOf: "Zz") {
@@ -72,6 +72,8 @@ public enum RFC3339 {
     /// 2001-01-01T00:00:00Z, Foundation's reference date, in seconds and milliseconds since 1970.
     private static let referenceDateSeconds: Int64 = 978_307_200
     private static let referenceDateMilliseconds = 978_307_200_000.0
+    /// 10^0 to 10^9, each exact in a Double: one division per fraction, rounded once.
+    private static let powersOfTen: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9]
 
     // MARK: - Calendar arithmetic (proleptic Gregorian, as RFC 3339 specifies)
 
