@@ -21,9 +21,9 @@ public enum RDBReader {
 
     /// Reads the whole source. `allowTrailingData` accepts bytes after the checksum (an AOF with
     /// an RDB preamble continues with commands). `onRecord` receives every section's byte range.
-    public static func read<Source: RDBByteSource>(_ source: Source, name: String = "the RDB file",
-                                                   allowTrailingData: Bool = false,
-                                                   onRecord: ((RDBRecord) -> Void)? = nil) throws -> RDBSummary {
+    public static func read(_ source: any RDBByteSource, name: String = "the RDB file",
+                            allowTrailingData: Bool = false,
+                            onRecord: ((RDBRecord) -> Void)? = nil) throws -> RDBSummary {
         let walkerInput = RDBInput(source: source, what: name)
         var summary = RDBSummary()
         let magic = try walkerInput.bytes(9, "the header")

@@ -1,6 +1,6 @@
 /// Decodes lengths and strings and skips values of every RDB type.
-struct RDBWalker<Source: RDBByteSource> {
-    var input: RDBInput<Source>
+struct RDBWalker {
+    var input: RDBInput
     let version: Int
 
 }
