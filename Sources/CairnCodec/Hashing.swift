@@ -2,21 +2,34 @@ import CairnCore
 import Crypto
 
 /// HMAC-SHA-256 keyed with the repository's id key: chunk ids reveal nothing about content.
+///
+/// HMAC as RFC 2104 builds it, over swift-crypto's `SHA256`: `SHA256((K ^ opad) || SHA256((K ^ ipad)
+/// || message))`, the 32-byte key zero-padded to SHA-256's 64-byte block. Equal to swift-crypto's
+/// `HMAC<SHA256>` (the codec tests compare them), which is generic over its hash function and so,
+/// called from this module, ran unspecialized: every id went through generic metadata lookups.
 public struct ChunkHasher: @unchecked Sendable {
-    /// HMAC already keyed (inner and outer pads hashed): each id copies it instead of keying
-    /// again, which costs as much as hashing a 2 KiB chunk. Copies do not share state (checked by
-    /// the codec tests), and this value is never mutated.
-    private let keyed: HMAC<SHA256>
+    /// SHA-256 states that have absorbed the padded key's inner and outer blocks: each id copies
+    /// them instead of keying again, which costs as much as hashing a 2 KiB chunk. Copies do not
+    /// share state (checked by the codec tests), and these values are never mutated.
+    private let inner: SHA256
+    private let outer: SHA256
 
     public init(idKey: [UInt8]) {
         precondition(idKey.count == 32, "the id key is 32 bytes")
-        keyed = HMAC<SHA256>(key: SymmetricKey(data: idKey))
+        let block = idKey + [UInt8](repeating: 0, count: 64 - idKey.count)
+        var inner = SHA256(), outer = SHA256()
+        block.map { $0 ^ 0x36 }.withUnsafeBytes { inner.update(bufferPointer: $0) }
+        block.map { $0 ^ 0x5c }.withUnsafeBytes { outer.update(bufferPointer: $0) }
+        self.inner = inner
+        self.outer = outer
     }
 
     public func id(of data: UnsafeRawBufferPointer) -> ChunkID {
-        var mac = keyed
-        mac.update(data: data)
-        return mac.finalize().withUnsafeBytes { ChunkID(Hash256(bytes: $0)) }
+        var inner = self.inner
+        inner.update(bufferPointer: data)
+        var outer = self.outer
+        inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
+        return outer.finalize().withUnsafeBytes { ChunkID(Hash256(bytes: $0)) }
     }
 }
 

@@ -71,11 +71,15 @@ import Testing
         #expect(id.hex == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
     }
 
-    /// The hasher copies one keyed HMAC per id: copies must not share state, also across threads.
+    /// The hasher is HMAC-SHA-256, and copies the keyed states per id: copies must not share
+    /// state, also across threads.
     @Test func hasherCopiesDoNotShareState() {
         let key = (0..<32).map { UInt8($0) }
         let hasher = ChunkHasher(idKey: key)
-        let inputs = (0..<64).map { index in (0..<(index * 37 + 1)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) } }
+        // Lengths around SHA-256's 64-byte block and its 55/56-byte padding edge, the empty input,
+        // and one of several blocks' worth of megabytes, besides 1 … 2332 bytes.
+        let lengths = (0..<64).map { $0 * 37 + 1 } + [0, 55, 56, 63, 64, 65, 119, 120, 127, 128, (1 << 20) + 3]
+        let inputs = lengths.enumerated().map { index, length in (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) } }
         let expected = inputs.map { input in
             input.withUnsafeBytes { HMAC<SHA256>.authenticationCode(for: $0, using: SymmetricKey(data: key)) }
                 .withUnsafeBytes { Hex.encode(Array($0)) }
