@@ -58,6 +58,16 @@ public struct Envelope: Sendable {
         return out
     }
 
+    /// The envelope of `plaintext` in two pieces, its algorithm byte and the rest, so the rest can
+    /// stay the `Data` AES-GCM returned instead of being copied behind the byte: what a backup
+    /// appends to its packs, one blob at a time.
+    public func sealBlob(_ plaintext: UnsafeRawBufferPointer) -> SealedBlob {
+        guard let key else { return SealedBlob(algorithm: Self.plainAlgorithm, body: Data(plaintext)) }
+        // A 12-byte nonce, so `combined` is nonce, ciphertext and tag, as the envelope has them.
+        let box = try! AES.GCM.seal(plaintext, using: key)
+        return SealedBlob(algorithm: Self.aesGCMAlgorithm, body: box.combined!)
+    }
+
     public func seal(_ plaintext: [UInt8]) -> [UInt8] {
         plaintext.withUnsafeBytes { seal($0) }
     }
@@ -104,4 +114,15 @@ public struct Envelope: Sendable {
     public func open(_ sealed: [UInt8]) throws -> [UInt8] {
         try sealed.withUnsafeBytes { try open($0) }
     }
+}
+
+/// A sealed envelope in two pieces: its first byte, then everything after it.
+public struct SealedBlob: Sendable {
+    public let algorithm: UInt8
+    public let body: Data
+
+    public var count: Int { 1 + body.count }
+
+    /// The envelope's bytes in one array (tests, and readers that want one buffer).
+    public var bytes: [UInt8] { [algorithm] + Array(body) }
 }

@@ -23,7 +23,14 @@ public final class ZstdCompressor {
 
     /// The compressed bytes, or nil when compression does not make the data smaller.
     public func compress(_ input: UnsafeRawBufferPointer) throws -> [UInt8]? {
-        guard input.count > 0 else { return nil }
+        try compress(input) { compressed in compressed.map { Array($0) } }
+    }
+
+    /// Compresses `input` and lends the frame to `body`, or nil when compression does not make
+    /// the data smaller. The frame lives in this compressor's buffer, valid only during `body`:
+    /// a backup seals it from there rather than copying each frame into an array first.
+    public func compress<Result>(_ input: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) throws -> Result) throws -> Result {
+        guard input.count > 0 else { return try body(nil) }
         let bound = ZSTD_compressBound(input.count)
         if output.count < bound { output = [UInt8](repeating: 0, count: bound) }
         let written = output.withUnsafeMutableBytes { out in
@@ -32,8 +39,8 @@ public final class ZstdCompressor {
         if ZSTD_isError(written) != 0 {
             throw CodecError(.failure, "zstd compression failed: \(String(cString: ZSTD_getErrorName(written)))")
         }
-        guard written < input.count else { return nil }
-        return Array(output[0..<written])
+        guard written < input.count else { return try body(nil) }
+        return try output.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<written])) }
     }
 }
 

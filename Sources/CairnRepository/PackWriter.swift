@@ -3,6 +3,7 @@ import CairnBackends
 import CairnCatalog
 import CairnCodec
 import CairnCore
+import Foundation
 
 /// Appends sealed blobs to a pack file in the store's spool directory, then seals the header,
 /// names the pack by the SHA-256 of its bytes and hands it to the store.
@@ -59,35 +60,51 @@ final class PackWriter {
     /// from `frameOffset` on (one chunk at 0, unless a prune copies what is left of a frame).
     func append(_ sealed: [UInt8], chunks: [(id: ChunkID, rawLength: Int, frameOffset: Int)], kind: BlobKind,
                 compression: CompressionAlgorithm) throws {
+        try sealed.withUnsafeBytes { try write($0) }
+        record(storedLength: sealed.count, chunks: chunks, kind: kind, compression: compression)
+    }
+
+    /// `append` for a blob sealed in two pieces, written one after the other.
+    func append(_ sealed: SealedBlob, chunks: [(id: ChunkID, rawLength: Int, frameOffset: Int)], kind: BlobKind,
+                compression: CompressionAlgorithm) throws {
+        try withUnsafeBytes(of: sealed.algorithm) { try write($0) }
+        try sealed.body.withUnsafeBytes { try write($0) }
+        record(storedLength: sealed.count, chunks: chunks, kind: kind, compression: compression)
+    }
+
+    /// Lists the chunks of the blob that ends where the pack now ends.
+    private func record(storedLength: Int, chunks: [(id: ChunkID, rawLength: Int, frameOffset: Int)], kind: BlobKind,
+                        compression: CompressionAlgorithm) {
         precondition(!chunks.isEmpty, "a blob holds at least one chunk")
         precondition(layout.framesChunks || (chunks.count == 1 && chunks[0].frameOffset == 0), "format 1 holds one chunk per blob")
-        try write(sealed)
-        let offset = size - Int64(sealed.count)
+        let offset = size - Int64(storedLength)
         for chunk in chunks {
             entries.append(PackEntry(chunk: chunk.id, kind: kind, compression: compression.rawValue, offset: offset,
-                                     storedLength: Int32(sealed.count), rawLength: Int32(chunk.rawLength),
+                                     storedLength: Int32(storedLength), rawLength: Int32(chunk.rawLength),
                                      frameOffset: Int32(chunk.frameOffset)))
         }
     }
 
     private func write(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { buffer in
-            digest.update(buffer)
-            md5?.update(buffer)
-            if let staging {
-                var done = 0
-                while done < buffer.count {
-                    let take = min(buffer.count - done, staging.count - stagedCount)
-                    (staging.baseAddress! + stagedCount).copyMemory(from: buffer.baseAddress! + done, byteCount: take)
-                    stagedCount += take
-                    done += take
-                    if stagedCount == staging.count { try flushStaging(final: false) }
-                }
-            } else {
-                try writeAll(buffer, at: size)
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    private func write(_ buffer: UnsafeRawBufferPointer) throws {
+        digest.update(buffer)
+        md5?.update(buffer)
+        if let staging {
+            var done = 0
+            while done < buffer.count {
+                let take = min(buffer.count - done, staging.count - stagedCount)
+                (staging.baseAddress! + stagedCount).copyMemory(from: buffer.baseAddress! + done, byteCount: take)
+                stagedCount += take
+                done += take
+                if stagedCount == staging.count { try flushStaging(final: false) }
             }
+        } else {
+            try writeAll(buffer, at: size)
         }
-        size += Int64(bytes.count)
+        size += Int64(buffer.count)
     }
 
     /// Writes the staged whole blocks (all of them, the last padded with zeros, when `final`) and

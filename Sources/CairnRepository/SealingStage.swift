@@ -200,22 +200,21 @@ final class SealingStage: @unchecked Sendable {
         let shared = SharedBytes(buffer: UnsafeRawBufferPointer(chunks.bytes))
         let envelope = repository.envelope
         let compressors = self.compressors
-        let sealed = ResultSlots<(bytes: [UInt8], compression: CompressionAlgorithm)>(count: frames.count)
+        let sealed = ResultSlots<(blob: SealedBlob, compression: CompressionAlgorithm)>(count: frames.count)
         let failures = ResultSlots<any Error>(count: frames.count)
         Parallel.forEach(count: frames.count, workers: workers) { worker, frame in
             let range = frames[frame]
             let plain = UnsafeRawBufferPointer(rebasing: shared.buffer[offsets[range.lowerBound]..<offsets[range.upperBound]])
             do {
-                if let compressed = try compressors[worker].compress(plain) {
-                    sealed[frame] = (envelope.seal(compressed), .zstd)
-                } else {
-                    sealed[frame] = (envelope.seal(plain), .none)
+                // Sealed straight from the compressor's buffer.
+                sealed[frame] = try compressors[worker].compress(plain) { compressed in
+                    compressed.map { (envelope.sealBlob($0), .zstd) } ?? (envelope.sealBlob(plain), .none)
                 }
             } catch {
                 failures[frame] = error
             }
         }
-        var blobs: [(bytes: [UInt8], compression: CompressionAlgorithm)] = []
+        var blobs: [(blob: SealedBlob, compression: CompressionAlgorithm)] = []
         blobs.reserveCapacity(frames.count)
         for frame in frames.indices {
             if let error = failures[frame] { throw error }
@@ -233,7 +232,7 @@ final class SealingStage: @unchecked Sendable {
                         pack = try PackWriter(for: repository)
                     }
                     let members = range.map { (ids[$0], lengths[$0], offsets[$0] - offsets[range.lowerBound]) }
-                    try pack!.append(ready[frame].bytes, chunks: members, kind: kind, compression: ready[frame].compression)
+                    try pack!.append(ready[frame].blob, chunks: members, kind: kind, compression: ready[frame].compression)
                     if pack!.size >= Int64(repository.config.packSize) { try finishPack() }
                 }
             } catch {

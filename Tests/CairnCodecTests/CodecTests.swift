@@ -127,6 +127,22 @@ import Testing
         #expect(error?.category == .integrity)
     }
 
+    /// The lending form hands out the same frame the array form returns, and nil where that is nil.
+    @Test func lentFrameEqualsReturnedFrame() throws {
+        let compressor = ZstdCompressor(level: 3)
+        let text = Array(String(repeating: "hset user:42 name ada\n", count: 500).utf8)
+        let returned = try text.withUnsafeBytes { try compressor.compress($0) }
+        let lent = try text.withUnsafeBytes { try compressor.compress($0) { $0.map { Array($0) } } }
+        #expect(returned != nil && lent == returned)
+        var state: UInt64 = 11
+        let noise = (0..<4096).map { _ -> UInt8 in state = state &* 6364136223846793005 &+ 1; return UInt8(truncatingIfNeeded: state >> 40) }
+        let lentNothing: Bool = try noise.withUnsafeBytes { try compressor.compress($0) { frame in frame == nil } }
+        let returnedNothing = try noise.withUnsafeBytes { try compressor.compress($0) } == nil
+        #expect(lentNothing && returnedNothing)
+        let empty: Bool = try [UInt8]().withUnsafeBytes { try compressor.compress($0) { frame in frame == nil } }
+        #expect(empty)
+    }
+
     @Test func corruptFrameThrowsIntegrity() throws {
         let text = Array(String(repeating: "abc", count: 1000).utf8)
         var packed = try #require(try text.withUnsafeBytes { try ZstdCompressor(level: 3).compress($0) })
@@ -161,6 +177,22 @@ import Testing
         #expect(sealed == [0, 1, 2, 3])
         #expect(try envelope.open(sealed) == [1, 2, 3])
         #expect(throws: CodecError.self) { try Envelope(encryptionKey: MasterKey.random().encryptionKey).open(sealed) }
+    }
+
+    /// A blob sealed in two pieces is the same envelope as `seal` makes, encrypted or not.
+    @Test func sealBlobIsAnEnvelope() throws {
+        let plain = (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let encrypted = Envelope(encryptionKey: MasterKey.random().encryptionKey)
+        let blob = plain.withUnsafeBytes { encrypted.sealBlob($0) }
+        #expect(blob.algorithm == 0x01)
+        #expect(blob.count == plain.count + encrypted.overhead && blob.bytes.count == blob.count)
+        #expect(try encrypted.open(blob.bytes) == plain)
+        var tampered = blob.bytes
+        tampered[1] ^= 1   // the nonce
+        #expect(throws: CodecError.self) { try encrypted.open(tampered) }
+        let insecure = Envelope(encryptionKey: nil)
+        let plainBlob = plain.withUnsafeBytes { insecure.sealBlob($0) }
+        #expect(plainBlob.bytes == insecure.seal(plain))
     }
 
     @Test func wrappedKeyOpensOnlyWithItsPassword() throws {
