@@ -9,6 +9,8 @@ import Foundation
 public final class Catalog: @unchecked Sendable {
     let connection: SQLiteConnection
     let lock = NSLock()
+    /// Where the catalog is (":memory:" for one in memory).
+    let path: String
 
     /// Opens or creates the catalog at `path` (parent folders 0700, file 0600) and migrates it.
     public init(path: String) throws {
@@ -17,6 +19,7 @@ public final class Catalog: @unchecked Sendable {
                                                  attributes: [.posixPermissions: 0o700])
         let existed = FileManager.default.fileExists(atPath: path)
         if existed { Self.readAhead(path) }
+        self.path = path
         connection = try SQLiteConnection(path: path)
         if !existed { chmod(path, 0o600) }
         try configure()
@@ -41,6 +44,7 @@ public final class Catalog: @unchecked Sendable {
 
     private init(connection: SQLiteConnection) throws {
         self.connection = connection
+        path = connection.path
         try configure()
     }
 
@@ -174,6 +178,8 @@ public final class Catalog: @unchecked Sendable {
     static let firstTableDecision = 16 << 10
 
     private var table: LocationTable?
+    /// Locations being read on another thread since before this catalog was opened (`adopt`).
+    private var preload: LocationPreload?
     private var lookups = 0
     private var nextTableDecision = Catalog.firstTableDecision
 
@@ -184,8 +190,16 @@ public final class Catalog: @unchecked Sendable {
         return table?.count
     }
 
+    /// Answers location lookups from the table `preload` reads, from the first lookup on, if it
+    /// is still what the catalog holds by then (see `LocationPreload.take`); otherwise as usual.
+    public func adopt(_ preload: LocationPreload?) {
+        lock.lock(); defer { lock.unlock() }
+        if table == nil { self.preload = preload }
+    }
+
     private func dropLocationTable() {
         table = nil
+        preload = nil
         lookups = 0
         nextTableDecision = Self.firstTableDecision
     }
@@ -194,6 +208,13 @@ public final class Catalog: @unchecked Sendable {
     private func locationTable(asking count: Int) throws -> LocationTable? {
         try locked {
             if let table { return table }
+            if let preload {
+                self.preload = nil
+                if let read = preload.take(path: path) {
+                    table = read
+                    return read
+                }
+            }
             lookups += count
             guard lookups >= nextTableDecision else { return nil }
             nextTableDecision = lookups * 2
@@ -211,7 +232,7 @@ public final class Catalog: @unchecked Sendable {
                     // Only a write can change that (for this process): ask again after one.
                     nextTableDecision = .max
                 } else if lookups * 8 >= listed {
-                    table = try readLocationTable(expecting: listed, limit: Self.maximumTableRows)
+                    table = try Self.readLocationTable(connection, expecting: listed, limit: Self.maximumTableRows)
                     if table == nil { nextTableDecision = .max }
                 }
                 try connection.execute("COMMIT")
@@ -226,7 +247,7 @@ public final class Catalog: @unchecked Sendable {
     /// Every location the catalog lists, in one scan of the chunks table (in id order: its key).
     /// nil when there are more than `limit`, or a chunk lies beyond 4 GiB in its pack (no pack
     /// is written that large). Called in a read transaction.
-    private func readLocationTable(expecting count: Int, limit: Int) throws -> LocationTable? {
+    static func readLocationTable(_ connection: SQLiteConnection, expecting count: Int, limit: Int) throws -> LocationTable? {
         var packIndex: [Int64: UInt32] = [:]
         var packs: [PackID] = []
         let packQuery = try connection.statement("SELECT rowid, id FROM packs")

@@ -75,8 +75,11 @@ public final class Repository: @unchecked Sendable {
     /// Opens the repository in `store`, unlocking it with `password` (ignored when unencrypted),
     /// and brings the catalog in `cacheDirectory` up to date with the store unless `synchronize`
     /// is false: a caller that takes the repository lock next synchronizes once it holds it.
+    /// With `preloadLocations` (a restore, which looks up every chunk it writes), every chunk's
+    /// location is read from the catalog on another thread while the key is derived (see
+    /// `LocationPreload`).
     public static func open(store: any ObjectStore, password: () throws -> String, cacheDirectory: String,
-                            synchronize: Bool = true, logger: Logger) throws -> Repository {
+                            synchronize: Bool = true, preloadLocations: Bool = false, logger: Logger) throws -> Repository {
         // Only a config that is not there means "no repository": a refused login, a missing
         // endpoint or an unreadable directory is reported as what it is.
         let configBytes: [UInt8]
@@ -90,12 +93,14 @@ public final class Repository: @unchecked Sendable {
         let catalogPath = cacheDirectory + "/catalog.sqlite"
         // The catalog comes from the disk while scrypt runs (~0.13 s), not after it.
         Catalog.readAhead(catalogPath)
+        let preload = preloadLocations ? LocationPreload.start(path: catalogPath) : nil
         var masterKey = MasterKey.insecureFixed
         var currentKey: KeyID?
         if config.isEncrypted {
             (masterKey, currentKey) = try unlock(store: store, password: try password())
         }
         let catalog = try openCatalog(at: catalogPath, logger: logger)
+        catalog.adopt(preload)
         let repository = Repository(store: store, config: config, masterKey: masterKey, currentKey: currentKey,
                                     catalog: catalog, catalogPath: catalogPath, logger: logger)
         if try catalog.value(forMeta: "repository") != config.id {

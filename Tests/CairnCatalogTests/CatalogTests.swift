@@ -90,6 +90,47 @@ import Testing
                 == [nil, nil, PackID(id(5020)), PackID(id(5099))])
     }
 
+    /// A restore reads every location on another thread while it derives its key, and answers from
+    /// that table from its first lookup on; unless the catalog changed in between (a commit by any
+    /// connection, or another file at the path), when it answers as it would have without it.
+    @Test func preloadedLocationsAnswerFromTheFirstLookupUnlessTheCatalogChanged() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cc.preload-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/catalog.sqlite"
+        #expect(LocationPreload.start(path: path) == nil)
+        let written = try Catalog(path: path)
+        try written.write { try $0.insertIndex(IndexID(id(1)), packs: [pack(1, chunks: [1, 2, 3])]) }
+
+        // Unchanged: the first lookup, one chunk, is answered from memory, with SQLite's answers.
+        let catalog = try Catalog(path: path)
+        catalog.adopt(LocationPreload.start(path: path))
+        #expect(try catalog.locations(of: [ChunkID(id(2)), ChunkID(id(9))]) == [written.location(of: ChunkID(id(2))), nil])
+        #expect(catalog.locationsInMemory == 3)
+
+        // A commit after the read, by another connection: not used, and the new chunk is found.
+        let later = try #require(LocationPreload.start(path: path))
+        later.waitUntilRead()
+        try written.write { try $0.insertIndex(IndexID(id(2)), packs: [pack(2, chunks: [4])]) }
+        let fresh = try Catalog(path: path)
+        fresh.adopt(later)
+        #expect(try fresh.locations(of: [ChunkID(id(4))]).first??.pack == PackID(id(1002)))
+        #expect(fresh.locationsInMemory == nil)
+
+        // Another file at the path (a damaged catalog moved aside and rebuilt): not used.
+        let moved = try #require(LocationPreload.start(path: path))
+        moved.waitUntilRead()
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".aside")
+        try FileManager.default.copyItem(atPath: path + ".aside", toPath: path)
+        #expect(moved.take(path: path) == nil)
+
+        // A write through the catalog that adopted it drops it, like a table already read.
+        let dropped = try Catalog(path: path)
+        dropped.adopt(LocationPreload.start(path: path))
+        try dropped.write { try $0.insertIndex(IndexID(id(3)), packs: [pack(3, chunks: [5])]) }
+        #expect(try dropped.locations(of: [ChunkID(id(5))]).first??.pack == PackID(id(1003)))
+        #expect(dropped.locationsInMemory == nil)
+    }
+
     @Test func transactionsRollBackOnThrow() throws {
         let catalog = try Catalog.inMemory()
         struct Boom: Error {}

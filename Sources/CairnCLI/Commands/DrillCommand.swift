@@ -28,7 +28,7 @@ struct DrillCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let repository = try options.openToLock()
+        let repository = try options.openToRestore()
         let lock = try options.readLock(repository, command: "drill")
         defer { lock?.release() }
         let chosen = try selection.resolve(in: repository, quiet: options.quiet || json)

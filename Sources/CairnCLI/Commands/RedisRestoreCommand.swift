@@ -58,7 +58,7 @@ struct RedisRestoreCommand: ParsableCommand {
     var dryRun = false
 
     func run() throws {
-        let repository = try options.openToLock()
+        let repository = try options.openToRestore()
         let lock = try options.readLock(repository, command: "redis-restore")
         defer { lock?.release() }
         let chosen = try selection.resolve(in: repository, quiet: options.quiet)

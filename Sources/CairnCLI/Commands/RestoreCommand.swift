@@ -52,7 +52,7 @@ struct RestoreCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let repository = try options.openToLock()
+        let repository = try options.openToRestore()
         let lock = try options.readLock(repository, command: "restore")
         defer { lock?.release() }
         let chosen = try selection.resolve(in: repository, quiet: options.quiet || json)

@@ -59,18 +59,24 @@ struct RepositoryOptions: ParsableArguments {
         try open(synchronize: false)
     }
 
-    private func open(synchronize: Bool) throws -> Repository {
+    /// `openToLock` for a command that restores: every chunk's location is read into memory
+    /// while the key is derived (`LocationPreload`).
+    func openToRestore() throws -> Repository {
+        try open(synchronize: false, preloadLocations: true)
+    }
+
+    private func open(synchronize: Bool, preloadLocations: Bool = false) throws -> Repository {
         let (store, remoteCacheName) = try openStore()
         let cache = cacheDirectory ?? Environment.value("CAIRN_CACHE_DIR").map { $0 + "/" + "catalog" }
             ?? remoteCacheName.map { Self.userCacheDirectory + "/cairn/" + $0 } ?? localCacheDirectory(store.location)
         do {
             return try Repository.open(store: store, password: { try PasswordSource.read() }, cacheDirectory: cache,
-                                       synchronize: synchronize, logger: logger)
+                                       synchronize: synchronize, preloadLocations: preloadLocations, logger: logger)
         } catch let failure as any CairnFailure where failure.category == .wrongPassword {
             // A key made from a CRLF password file by an earlier cairn holds the line end too.
             guard let legacy = PasswordSource.legacyReading() else { throw failure }
             return try Repository.open(store: store, password: { legacy }, cacheDirectory: cache,
-                                       synchronize: synchronize, logger: logger)
+                                       synchronize: synchronize, preloadLocations: preloadLocations, logger: logger)
         }
     }
 
