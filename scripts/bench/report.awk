@@ -31,7 +31,12 @@ mode == "summary" && file == 1 {
   if (s == "backup" && V["night"] == 1) { first_wall[t] = wall; first_bytes[t] = bytes; first_added[t] = V["added_bytes"] }
   else if (s == "rebackup") rebackup[t] = wall
   else if (s == "backup") { nw[t] += wall; nb[t] += bytes; na[t] += V["added_bytes"]; nn[t]++; ncpu[t] += cpu }
-  else if (s == "restore") { rw[t] += wall; rb[t] += bytes; rn[t]++; rsw[t] += wall + V["sync_s"] }
+  else if (s == "restore") {
+    # Rounds of one night's restore: the summary counts their median (see restore_medians).
+    night = V["night"]; n = ++rounds[t, night]
+    rwall[t, night, n] = wall; rsynced[t, night, n] = wall + V["sync_s"]
+    if (n == 1) { rnights[t] = rnights[t] " " night; rb[t] += bytes }
+  }
   if (s == "backup" || s == "rebackup") { repo[t] = V["repo_bytes"]; cache[t] = V["cache_bytes"] }
   if (s == "backup" || s == "rebackup") bcpu[t] += cpu
 }
@@ -43,13 +48,13 @@ mode == "ratios" { tool[++nt] = V["tool"]; for (i = 1; i <= nf; i++) S[nt, H[i]]
 # ---------- markdown renderers ----------
 mode == "md-steps" {
   if (!hdr++) { print "| tool | step | night | wall s | then `sync` s | MB/s | CPU s (user+sys) | peak RSS MiB | repo MB after | added MB | cache MB | CPU stolen % |"; print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" }
-  printf "| %s | %s | %s | %.2f | %s | %s | %.2f | %s | %s | %s | %s | %s |\n", V["tool"], V["step"], cell(V["night"]), V["wall_s"], (V["sync_s"] == "" ? "–" : sprintf("%.2f", V["sync_s"])), (V["data_bytes"] > 0 ? sprintf("%.1f", rate(V["data_bytes"], V["wall_s"])) : "–"), V["user_s"] + V["sys_s"], mib(V["rss_kb"]), mb(V["repo_bytes"]), (V["step"] ~ /backup|init/ ? mb(V["added_bytes"]) : "–"), mb(V["cache_bytes"]), cell(V["steal_pct"])
+  printf "| %s | %s | %s | %.2f | %s | %s | %.2f | %s | %s | %s | %s | %s |\n", V["tool"], V["step"] (V["round"] == "" ? "" : ", round " V["round"]), cell(V["night"]), V["wall_s"], (V["sync_s"] == "" ? "–" : sprintf("%.2f", V["sync_s"])), (V["data_bytes"] > 0 ? sprintf("%.1f", rate(V["data_bytes"], V["wall_s"])) : "–"), V["user_s"] + V["sys_s"], mib(V["rss_kb"]), mb(V["repo_bytes"]), (V["step"] ~ /backup|init/ ? mb(V["added_bytes"]) : "–"), mb(V["cache_bytes"]), cell(V["steal_pct"])
 }
 # The steps during which the hypervisor took more than STEAL_LIMIT% of the machine's CPU time:
 # their figures were measured on a slower machine than the others, and ratios built on them lean.
 mode == "md-steal" && V["step"] != "init" {
   n_steps++; if (V["steal_pct"] + 0 > max_steal) max_steal = V["steal_pct"] + 0
-  if (V["steal_pct"] + 0 > STEAL_LIMIT) slowed = slowed (slowed == "" ? "" : ", ") V["tool"] " " V["step"] (V["night"] == "" ? "" : " night " V["night"]) " (" V["steal_pct"] "%)"
+  if (V["steal_pct"] + 0 > STEAL_LIMIT) slowed = slowed (slowed == "" ? "" : ", ") V["tool"] " " V["step"] (V["night"] == "" ? "" : " night " V["night"]) (V["round"] == "" ? "" : " round " V["round"]) " (" V["steal_pct"] "%)"
 }
 mode == "md-summary" {
   if (!hdr++) { print "| tool | first backup MB/s | unchanged re-backup s | nightly backup MB/s | added per night MB | repo MB after last night | restore MB/s | restore, on disk, MB/s | CPU s, all backups | max peak RSS MiB | restores verified |"; print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|" }
@@ -83,6 +88,7 @@ END {
     print "tool", "first_backup_s", "first_backup_mbps", "first_backup_added_bytes", "rebackup_s", "nightly_backups", "nightly_backup_mbps", "added_per_night_bytes", "repo_bytes_final", "cache_bytes_final", "restore_mbps", "restore_synced_mbps", "backup_cpu_s", "max_rss_kb", "verified"
     for (k = 1; k <= ntools; k++) {
       t = order[k]
+      restore_medians(t)
       ver = (vt[t] == 0) ? "none" : (bad[t] ? "FAILED" : "yes (" vt[t] ")")
       print t, sprintf("%.2f", first_wall[t]), sprintf("%.2f", rate(first_bytes[t], first_wall[t])), first_added[t] + 0, sprintf("%.2f", rebackup[t]), nn[t] + 0,
         sprintf("%.2f", rate(nb[t], nw[t])), (nn[t] ? sprintf("%.0f", na[t] / nn[t]) : ""), repo[t] + 0, cache[t] + 0,
@@ -109,6 +115,24 @@ END {
     printf "["
     for (k = 1; k <= nrows; k++) printf "%s\n  %s", (k > 1 ? "," : ""), rows[k]
     print (nrows ? "\n]" : "]")
+  }
+}
+# The median of A[t, night, 1..n].
+function median(A, t, night, n,    i, j, v, sorted) {
+  for (i = 1; i <= n; i++) {
+    v = A[t, night, i] + 0
+    for (j = i - 1; j >= 1 && sorted[j] > v; j--) sorted[j + 1] = sorted[j]
+    sorted[j + 1] = v
+  }
+  return (n % 2) ? sorted[(n + 1) / 2] : (sorted[n / 2] + sorted[n / 2 + 1]) / 2
+}
+# rw[t] and rsw[t]: the sums over the nights restored of each night's median round, without and
+# with the `sync` after it.
+function restore_medians(t,    k, count, nights) {
+  count = split(rnights[t], nights, " ")
+  for (k = 1; k <= count; k++) {
+    rw[t] += median(rwall, t, nights[k], rounds[t, nights[k]])
+    rsw[t] += median(rsynced, t, nights[k], rounds[t, nights[k]])
   }
 }
 function q(a, b) { return (b + 0 > 0) ? sprintf("%.3f", a / b) : "" }

@@ -11,11 +11,12 @@ tree_meta() { (cd "$1" && find . -printf '%P|%y|%m|%U|%G\n' | LC_ALL=C sort); }
 tree_mtimes() { (cd "$1" && find . -type f -printf '%P|%T@\n' | LC_ALL=C sort); }
 tree_mtimes_s() { (cd "$1" && find . -type f -printf '%P|%Ts\n' | LC_ALL=C sort); }
 
-verify_restore() { # TOOL NIGHT_DIR RESTORED_ROOT EXPECTED_DIGEST WORK
-  local tool=$1 expected_dir=$2 root=$3 digest=$4 work=$5
+# The files of a restore against the night's: bytes, and type, mode and owner of each; dies on a
+# difference. The repeated rounds of a restore (timing only) are checked this far.
+verify_restored_files() { # TOOL NIGHT_DIR RESTORED_ROOT EXPECTED_DIGEST WORK
+  local tool=$1 expected_dir=$2 root=$3 work=$5
   local what="$tool restore of $(basename "$expected_dir")"
   [ -d "$root" ] || { find "$(dirname "$root")" -maxdepth 4 | head -n 20 >&2; die "$what: restored folder $root does not exist"; }
-
   if ! diff -rq --no-dereference "$expected_dir" "$root" > "$work/diff.txt" 2>&1; then
     head -n 20 "$work/diff.txt" >&2
     die "$what: restored files differ from the night's files"
@@ -24,6 +25,12 @@ verify_restore() { # TOOL NIGHT_DIR RESTORED_ROOT EXPECTED_DIGEST WORK
     head -n 20 "$work/meta.txt" >&2
     die "$what: types, modes or owners differ (path|type|mode|uid|gid; < expected, > restored)"
   fi
+}
+
+verify_restore() { # TOOL NIGHT_DIR RESTORED_ROOT EXPECTED_DIGEST WORK
+  local tool=$1 expected_dir=$2 root=$3 digest=$4 work=$5
+  local what="$tool restore of $(basename "$expected_dir")"
+  verify_restored_files "$@"
   if diff -q <(tree_mtimes "$expected_dir") <(tree_mtimes "$root") > /dev/null; then VERIFY_MTIME=exact
   elif diff -q <(tree_mtimes_s "$expected_dir") <(tree_mtimes_s "$root") > /dev/null; then VERIFY_MTIME=seconds
   else VERIFY_MTIME=differ; fi
