@@ -28,7 +28,13 @@ mode == "summary" && file == 1 {
   s = V["step"]; wall = V["wall_s"] + 0; bytes = V["data_bytes"] + 0
   cpu = V["user_s"] + V["sys_s"]
   if (V["rss_kb"] + 0 > rss[t]) rss[t] = V["rss_kb"] + 0
-  if (s == "backup" && V["night"] == 1) { first_wall[t] = wall; first_bytes[t] = bytes; first_added[t] = V["added_bytes"] }
+  # Rounds after the first of the first backup went into repositories of their own: only their
+  # times count (their median, in END), not their sizes or CPU.
+  extra = (V["round"] + 0 > 1)
+  if (s == "backup" && V["night"] == 1) {
+    n = ++first_rounds[t]; first_walls[t, 1, n] = wall
+    if (!extra) { first_bytes[t] = bytes; first_added[t] = V["added_bytes"] }
+  }
   else if (s == "rebackup") rebackup[t] = wall
   else if (s == "backup") { nw[t] += wall; nb[t] += bytes; na[t] += V["added_bytes"]; nn[t]++; ncpu[t] += cpu }
   else if (s == "restore") {
@@ -37,8 +43,7 @@ mode == "summary" && file == 1 {
     rwall[t, night, n] = wall; rsynced[t, night, n] = wall + V["sync_s"]
     if (n == 1) { rnights[t] = rnights[t] " " night; rb[t] += bytes }
   }
-  if (s == "backup" || s == "rebackup") { repo[t] = V["repo_bytes"]; cache[t] = V["cache_bytes"] }
-  if (s == "backup" || s == "rebackup") bcpu[t] += cpu
+  if ((s == "backup" || s == "rebackup") && !extra) { repo[t] = V["repo_bytes"]; cache[t] = V["cache_bytes"]; bcpu[t] += cpu }
 }
 mode == "summary" && file == 2 { t = V["tool"]; vt[t]++; if (V["result"] != "ok") bad[t]++ }
 
@@ -89,6 +94,7 @@ END {
     for (k = 1; k <= ntools; k++) {
       t = order[k]
       restore_medians(t)
+      first_wall[t] = median(first_walls, t, 1, first_rounds[t])
       ver = (vt[t] == 0) ? "none" : (bad[t] ? "FAILED" : "yes (" vt[t] ")")
       print t, sprintf("%.2f", first_wall[t]), sprintf("%.2f", rate(first_bytes[t], first_wall[t])), first_added[t] + 0, sprintf("%.2f", rebackup[t]), nn[t] + 0,
         sprintf("%.2f", rate(nb[t], nw[t])), (nn[t] ? sprintf("%.0f", na[t] / nn[t]) : ""), repo[t] + 0, cache[t] + 0,
