@@ -21,6 +21,9 @@
 #
 # Environment: CAIRN_BINARY (default .build/release/cairn), BENCH_SEED (default 1),
 # OS_BENCH_FILES (dump or night, default dump), OS_BENCH_REPOS (default "local swift s3"),
+# OS_BENCH_CPUS (shared or split, default shared: split runs the Swift servers on the last CPU and
+# every Cairn and curl command on the others, local included, as when the object store is another
+# machine; needs taskset and at least 2 CPUs),
 # OS_BENCH_TREE (what the binary was built from, for the report; default: this checkout's git state).
 # The password reaches Cairn through CAIRN_PASSWORD_FILE (a 0600 file in the work folder).
 set -euo pipefail
@@ -48,13 +51,31 @@ trap stop_saio EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-case ${1:-} in -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case ${1:-} in -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 megabytes=${1:-1024}
 [[ $megabytes =~ ^[0-9]+$ ]] && [ "$megabytes" -ge 10 ] || die "MB must be a whole number of megabytes, at least 10 (got '$megabytes')"
 seed=${BENCH_SEED:-1}
 files=${OS_BENCH_FILES:-dump}
 case $files in dump|night) ;; *) die "OS_BENCH_FILES must be dump or night (got '$files')" ;; esac
 repos=${OS_BENCH_REPOS:-local swift s3}
+cpus=${OS_BENCH_CPUS:-shared}
+# With split CPUs the object store gets a core of its own, as a real one has its own machines: the
+# ratios then say what the remote path costs Cairn, not what two programs on one core cost each other.
+client_pin=()
+server_pin=()
+case $cpus in
+  shared) ;;
+  split)
+    command -v taskset > /dev/null || die "OS_BENCH_CPUS=split needs taskset (Debian package: util-linux)"
+    last_cpu=$(( $(nproc) - 1 ))
+    [ "$last_cpu" -ge 1 ] || die "OS_BENCH_CPUS=split needs at least 2 CPUs ($(nproc) here)"
+    client_cpus=0-$(( last_cpu - 1 ))
+    [ "$last_cpu" -gt 1 ] || client_cpus=0
+    client_pin=(taskset -c "$client_cpus")
+    server_pin=(taskset -c "$last_cpu")
+    ;;
+  *) die "OS_BENCH_CPUS must be shared or split (got '$cpus')" ;;
+esac
 for r in $repos; do case $r in local|swift|s3) ;; *) die "unknown repository kind '$r' in OS_BENCH_REPOS (local swift s3)" ;; esac; done
 CAIRN_BIN=${CAIRN_BINARY:-$here/.build/release/cairn}
 SAIO=$here/scripts/objectstore/saio.sh
@@ -151,7 +172,7 @@ if [ "$needs_saio" = 1 ]; then
   for attempt in 1 2 3; do
     saio_port=$(free_port)
     # With our pid, saio.sh's watchdog stops the servers should this script die without its EXIT trap (kill -9).
-    if CAIRN_HARNESS_OWNER_PID=$$ bash "$SAIO" start "$saio_dir" "$saio_port" > "$work/saio.env" 2> "$work/saio.log"; then started=1; break; fi
+    if CAIRN_HARNESS_OWNER_PID=$$ "${server_pin[@]}" bash "$SAIO" start "$saio_dir" "$saio_port" > "$work/saio.env" 2> "$work/saio.log"; then started=1; break; fi
     progress "Swift All-In-One did not start on port $saio_port (attempt $attempt): $(tail -n 1 "$work/saio.log")"
     bash "$SAIO" stop "$saio_dir" > /dev/null 2>&1 || true
   done
@@ -186,7 +207,7 @@ step() { # REPO_KIND STEP DATA_BYTES cairn-arguments...
   local kind=$1 name=$2 bytes=$3; shift 3
   local before after server rate="" added=""
   before=$(saio_cpu)
-  timed "$work/$kind/$name.log" "$CAIRN_BIN" "$@"
+  timed "$work/$kind/$name.log" "${client_pin[@]}" "$CAIRN_BIN" "$@"
   after=$(saio_cpu)
   if [ "$name" = backup ] || [ "$name" = rebackup ]; then
     added=$(grep -o '"added_stored_bytes" *: *[0-9]*' "$work/$kind/$name.log" | tail -n 1 | sed 's/.*: *//')
@@ -252,10 +273,10 @@ if [ -n "$saio_dir" ] && [ -d "$work/local/repo/data" ] && command -v curl > /de
   for direction in PUT GET; do
     before=$(saio_cpu)
     if [ "$direction" = PUT ]; then
-      timed "$work/limit-put.log" xargs -a "$work/packs.txt" -P 4 -n 1 bash -c \
+      timed "$work/limit-put.log" "${client_pin[@]}" xargs -a "$work/packs.txt" -P 4 -n 1 bash -c \
         'curl -sf -o /dev/null -H "Expect:" -H "X-Auth-Token: $LIMIT_TOKEN" -T "$1" "$LIMIT_URL/$(basename "$1")"' _
     else
-      timed "$work/limit-get.log" xargs -a "$work/packs.txt" -P 4 -n 1 bash -c \
+      timed "$work/limit-get.log" "${client_pin[@]}" xargs -a "$work/packs.txt" -P 4 -n 1 bash -c \
         'curl -sf -o /dev/null -H "X-Auth-Token: $LIMIT_TOKEN" "$LIMIT_URL/$(basename "$1")"' _
     fi
     after=$(saio_cpu)
@@ -308,7 +329,7 @@ tsv_json() {
 {
   echo "## Cairn to object storage ($run_time)"
   echo
-  echo "- Command: \`bash scripts/bench-objectstore.sh $megabytes\` (\`make bench-objectstore MB=$megabytes\`), OS_BENCH_FILES=$files"
+  echo "- Command: \`bash scripts/bench-objectstore.sh $megabytes\` (\`make bench-objectstore MB=$megabytes\`), OS_BENCH_FILES=$files OS_BENCH_CPUS=$cpus"
   echo "- Measured: $git_tree; binary $CAIRN_BIN built $binary_time"
   echo "- Machine: $(nproc) CPUs ($cpu_model), $mem_total RAM, $(uname -sr); load average (1/5/15 min) at the start: $load_start, at the end: $load_end; whole run ${run_seconds} s"
   if [ -n "$zstd_wall" ]; then
@@ -317,7 +338,7 @@ tsv_json() {
     echo "- Machine speed in this run: not measured (zstd is not installed)"
   fi
   echo "- Data: $(awk -v b="$data_bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB in $data_files file(s), $source_what; read from a warm page cache"
-  echo "- Object store: OpenStack Swift $swift_version All-In-One on 127.0.0.1 (scripts/objectstore/saio.sh: one proxy with TempAuth and s3api, one account, container and object server, workers = 0, one replica), on the same $(nproc) CPUs as Cairn"
+  echo "- Object store: OpenStack Swift $swift_version All-In-One on 127.0.0.1 (scripts/objectstore/saio.sh: one proxy with TempAuth and s3api, one account, container and object server, workers = 0, one replica), $(if [ "$cpus" = split ]; then echo "on CPU $last_cpu alone, every Cairn and curl command (local ones too) on CPU(s) $client_cpus (OS_BENCH_CPUS=split)"; else echo "on the same $(nproc) CPUs as Cairn"; fi)"
   echo "- Steps per repository: init; first backup; unchanged second backup; restore of it into an empty directory (every file compared with cmp); check --read-data with a fresh --cache-dir"
   echo "- Units: MB = 10^6 bytes; MB/s = source bytes / wall seconds; peak RSS from /usr/bin/time; Swift CPU s = user + system seconds of the Swift servers and memcached during the step"
   echo
@@ -339,7 +360,7 @@ tsv_json() {
 } > "$md"
 
 {
-  printf '{\n"command": "bash scripts/bench-objectstore.sh %s",\n"files": "%s",\n"date": "%s",\n"run_seconds": %s,\n' "$megabytes" "$files" "$run_time" "$run_seconds"
+  printf '{\n"command": "bash scripts/bench-objectstore.sh %s",\n"files": "%s",\n"cpus": "%s",\n"date": "%s",\n"run_seconds": %s,\n' "$megabytes" "$files" "$cpus" "$run_time" "$run_seconds"
   printf '"measured": {"git_head": "%s", "uncommitted_source_changes": %s, "tree": "%s", "binary": "%s", "binary_built": "%s"},\n' \
     "$git_head" "$git_dirty" "$git_tree" "$CAIRN_BIN" "$binary_time"
   printf '"machine": {"cpus": %s, "cpu_model": "%s", "mem_total": "%s", "kernel": "%s", "load_average_start": "%s", "load_average_end": "%s"},\n' \
