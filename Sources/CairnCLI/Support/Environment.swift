@@ -68,13 +68,13 @@ enum RestoreTuning {
         return bytes == 0 ? nil : bytes
     }
 
-    /// `CAIRN_READ_AHEAD_BYTES`: the most a remote repository's read-ahead holds (default 24 MiB);
+    /// `CAIRN_READ_AHEAD_BYTES`: the most a remote repository's read-ahead holds (default 48 MiB);
     /// 0 turns it off.
     static func readAheadBytes() throws -> Int {
-        guard let text = Environment.value("CAIRN_READ_AHEAD_BYTES") else { return 24 << 20 }
+        guard let text = Environment.value("CAIRN_READ_AHEAD_BYTES") else { return ReadAheadStore.defaultBudget }
         guard let bytes = Int(text), bytes >= 0 else {
             throw CLIError(.usage, "CAIRN_READ_AHEAD_BYTES must be a number of bytes, not \(text)",
-                           hint: "e.g. 25165824 (the default, 24 MiB), or 0 to read nothing ahead")
+                           hint: "e.g. \(ReadAheadStore.defaultBudget) (the default, \(ReadAheadStore.defaultBudget >> 20) MiB), or 0 to read nothing ahead")
         }
         return bytes
     }
