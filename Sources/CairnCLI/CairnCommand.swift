@@ -1,4 +1,5 @@
 import ArgumentParser
+import CairnBackends
 import CairnCodec
 import CairnCore
 import CairnEngine
@@ -53,7 +54,7 @@ public struct CairnCommand: ParsableCommand {
                                   proxies for Swift and S3, as curl reads them
                                   (reached with CONNECT)
           CAIRN_READ_AHEAD_BYTES  the most a restore or check from Swift or S3
-                                  holds read ahead (default 50331648); 0: none
+                                  holds read ahead (default \(ReadAheadStore.defaultBudget)); 0: none
           CAIRN_RESTORE_DIRECT_IO 0: restore and redis-restore write through
                                   the page cache, not with O_DIRECT
           CAIRN_RESTORE_SIDE_BY_SIDE_BYTES
